@@ -1,0 +1,1 @@
+"""Loading shop data (products, orders, upgrade paths, plans, subscriptions) from CSV files."""

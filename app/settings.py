@@ -54,8 +54,7 @@ class Settings(BaseSettings):
     def _supported_database(cls, value: str) -> str:
         if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
             raise ValueError(
-                "CARTLIFT_DATABASE_URL must start with postgresql+asyncpg:// or "
-                "sqlite+aiosqlite://"
+                "CARTLIFT_DATABASE_URL must start with postgresql+asyncpg:// or sqlite+aiosqlite://"
             )
         return value
 

@@ -201,7 +201,9 @@ async def _ensure_customers(conn: AsyncConnection, names: set[str]) -> dict[str,
     known = await _ids(conn, "customers", "external_id")
     missing = [{"external_id": name} for name in sorted(names - known.keys())]
     if missing:
-        await conn.execute(text("INSERT INTO customers (external_id) VALUES (:external_id)"), missing)
+        await conn.execute(
+            text("INSERT INTO customers (external_id) VALUES (:external_id)"), missing
+        )
         known = await _ids(conn, "customers", "external_id")
     return known
 

@@ -1,0 +1,1 @@
+"""The read side: decoding published entries, ranking, filtering, fallbacks."""

@@ -1,0 +1,108 @@
+"""The shapes of published entries, encoded by the job and decoded by the API (one owner)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHit:
+    """One published rule `antecedent -> consequent` as the API needs it."""
+
+    consequent: str
+    count: int
+    support: float
+    confidence: float
+    lift: float
+    leverage: float
+    conviction: float  # math.inf when confidence is 1
+
+
+@dataclass(frozen=True, slots=True)
+class ProductFacts:
+    sku: str
+    name: str
+    category: str
+    price: float | None
+    cost: float | None
+    active: bool
+    in_stock: bool
+    upgrades: tuple[str, ...] = ()
+
+    @property
+    def available(self) -> bool:
+        return self.active and self.in_stock
+
+
+@dataclass(frozen=True)
+class Popular:
+    """Most bought items overall and per category, best first: the fallback answers."""
+
+    overall: tuple[str, ...]
+    by_category: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+RuleRow = list[Any]  # [consequent, count, support, confidence, lift, leverage, conviction]
+
+
+def encode_rule_rows(rows: list[RuleRow]) -> bytes:
+    """Rules of one antecedent, best first; an infinite conviction is stored as null."""
+    return orjson.dumps([[*row[:6], None if math.isinf(row[6]) else row[6]] for row in rows])
+
+
+def encode_rules(rules: list[RuleHit]) -> bytes:
+    return encode_rule_rows(
+        [
+            [r.consequent, r.count, r.support, r.confidence, r.lift, r.leverage, r.conviction]
+            for r in rules
+        ]
+    )
+
+
+def decode_rules(raw: bytes) -> list[RuleHit]:
+    return [
+        RuleHit(c, int(n), s, conf, lift, lev, math.inf if conv is None else conv)
+        for c, n, s, conf, lift, lev, conv in orjson.loads(raw)
+    ]
+
+
+def encode_catalog(products: list[ProductFacts]) -> bytes:
+    return orjson.dumps(
+        {
+            p.sku: [p.name, p.category, p.price, p.cost, p.active, p.in_stock, list(p.upgrades)]
+            for p in products
+        }
+    )
+
+
+def decode_catalog(raw: bytes) -> dict[str, ProductFacts]:
+    loaded: dict[str, list[Any]] = orjson.loads(raw)
+    return {
+        sku: ProductFacts(sku, name, category, price, cost, active, in_stock, tuple(upgrades))
+        for sku, (name, category, price, cost, active, in_stock, upgrades) in loaded.items()
+    }
+
+
+def encode_popular(popular: Popular) -> bytes:
+    return orjson.dumps({"overall": list(popular.overall), "by_category": popular.by_category})
+
+
+def decode_popular(raw: bytes) -> Popular:
+    loaded = orjson.loads(raw)
+    return Popular(
+        overall=tuple(loaded["overall"]),
+        by_category={cat: tuple(skus) for cat, skus in loaded["by_category"].items()},
+    )
+
+
+def encode_meta(meta: dict[str, Any]) -> bytes:
+    return orjson.dumps(meta)
+
+
+def decode_meta(raw: bytes) -> dict[str, Any]:
+    loaded: dict[str, Any] = orjson.loads(raw)
+    return loaded

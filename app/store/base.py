@@ -1,0 +1,54 @@
+"""The RuleStore protocol every backend implements, and its typed errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+
+class StoreError(Exception):
+    """The store could not be read or written."""
+
+
+class UnknownVersion(StoreError):
+    """A rollback or read named a version the store does not hold."""
+
+
+class RuleStore(Protocol):
+    """Versioned, immutable entries plus a single `current` pointer that flips atomically."""
+
+    async def current_version(self) -> int | None: ...
+
+    async def fetch(self, version: int, names: Sequence[str]) -> list[bytes | None]:
+        """Entries of one version in one round trip; None where absent."""
+        ...
+
+    async def allocate_version(self) -> int:
+        """A new, never used version number, marked as being built."""
+        ...
+
+    async def write_entries(self, version: int, entries: Iterable[tuple[str, bytes]]) -> None: ...
+
+    async def activate(self, version: int, keep: int) -> list[int]:
+        """Seal the version, flip `current` to it, drop versions beyond `keep`; return dropped."""
+        ...
+
+    async def rollback(self, version: int) -> None:
+        """Flip `current` to an older sealed version."""
+        ...
+
+    async def versions(self) -> list[int]:
+        """Sealed versions, oldest first."""
+        ...
+
+    async def discard_unfinished(self) -> list[int]:
+        """Remove versions that were started but never sealed (a crashed run)."""
+        ...
+
+    async def put_flag(self, name: str, value: bytes, ttl_seconds: int) -> None: ...
+
+    async def get_flags(self, names: Sequence[str]) -> list[bytes | None]: ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,128 @@
+"""File-snapshot rule store for the embedded default: one file per sealed version."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import orjson
+
+from app.store.base import StoreError, UnknownVersion
+
+SEPARATOR = b"\t"
+
+
+class FileRuleStore:
+    """`v{N}.rules` holds `name<TAB>value` lines; `current` names the live version.
+
+    The pointer file is replaced with os.replace, atomic on POSIX, so readers see
+    version N or N+1 and never a mix. Sealed versions are immutable and cached.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self._dir = directory
+        self._cache: dict[int, dict[str, bytes]] = {}
+
+    async def current_version(self) -> int | None:
+        try:
+            text = (self._dir / "current").read_text().strip()
+        except FileNotFoundError:
+            return None
+        return int(text) if text else None
+
+    async def fetch(self, version: int, names: Sequence[str]) -> list[bytes | None]:
+        entries = self._cache.get(version)
+        if entries is None:
+            entries = await asyncio.to_thread(self._load, version)
+            self._cache = {version: entries}  # keep only the newest loaded version in memory
+        return [entries.get(name) for name in names]
+
+    async def allocate_version(self) -> int:
+        self._dir.mkdir(parents=True, exist_ok=True)
+        counter = self._dir / "next_version"
+        version = int(counter.read_text()) + 1 if counter.exists() else 1
+        _replace(counter, str(version).encode())
+        (self._dir / f"v{version}.partial").write_bytes(b"")
+        return version
+
+    async def write_entries(self, version: int, entries: Iterable[tuple[str, bytes]]) -> None:
+        with open(self._dir / f"v{version}.partial", "ab") as handle:
+            for name, value in entries:
+                if b"\n" in value:
+                    raise StoreError("entry values must be single-line JSON")
+                handle.write(name.encode() + SEPARATOR + value + b"\n")
+
+    async def activate(self, version: int, keep: int) -> list[int]:
+        partial = self._dir / f"v{version}.partial"
+        os.replace(partial, self._dir / f"v{version}.rules")
+        _replace(self._dir / "current", str(version).encode())
+        sealed = await self.versions()
+        dropped = [old for old in sealed[:-keep] if old != version] if keep else []
+        for old in dropped:
+            (self._dir / f"v{old}.rules").unlink(missing_ok=True)
+        return dropped
+
+    async def rollback(self, version: int) -> None:
+        if version not in await self.versions():
+            raise UnknownVersion(f"version {version} is not held by the store")
+        _replace(self._dir / "current", str(version).encode())
+
+    async def versions(self) -> list[int]:
+        return sorted(int(path.stem[1:]) for path in self._dir.glob("v*.rules"))
+
+    async def discard_unfinished(self) -> list[int]:
+        unfinished = sorted(int(path.stem[1:]) for path in self._dir.glob("v*.partial"))
+        for version in unfinished:
+            (self._dir / f"v{version}.partial").unlink(missing_ok=True)
+        return unfinished
+
+    async def put_flag(self, name: str, value: bytes, ttl_seconds: int) -> None:
+        flags = self._read_flags()
+        expires = time.time() + ttl_seconds if ttl_seconds > 0 else None
+        flags[name] = [value.decode(), expires]
+        self._dir.mkdir(parents=True, exist_ok=True)
+        _replace(self._dir / "flags.json", orjson.dumps(flags))
+
+    async def get_flags(self, names: Sequence[str]) -> list[bytes | None]:
+        flags = self._read_flags()
+        now = time.time()
+        found: list[bytes | None] = []
+        for name in names:
+            value, expires = flags.get(name, (None, None))
+            alive = isinstance(value, str) and (expires is None or float(str(expires)) > now)
+            found.append(str(value).encode() if alive else None)
+        return found
+
+    async def ping(self) -> None:
+        if not self._dir.is_dir():
+            raise StoreError(f"snapshot directory {self._dir} does not exist")
+
+    async def close(self) -> None:
+        self._cache.clear()
+
+    def _load(self, version: int) -> dict[str, bytes]:
+        try:
+            data = (self._dir / f"v{version}.rules").read_bytes()
+        except FileNotFoundError:
+            raise UnknownVersion(f"version {version} is not held by the store") from None
+        entries: dict[str, bytes] = {}
+        for line in data.splitlines():
+            name, _, value = line.partition(SEPARATOR)
+            entries[name.decode()] = value
+        return entries
+
+    def _read_flags(self) -> dict[str, list[object]]:
+        try:
+            loaded: dict[str, list[object]] = orjson.loads((self._dir / "flags.json").read_bytes())
+        except FileNotFoundError:
+            return {}
+        return loaded
+
+
+def _replace(path: Path, content: bytes) -> None:
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_bytes(content)
+    os.replace(temporary, path)

@@ -1,0 +1,37 @@
+"""The one place that names rule-store keys and entries."""
+
+from __future__ import annotations
+
+PREFIX = "cartlift"
+CURRENT = f"{PREFIX}:current"
+NEXT_VERSION = f"{PREFIX}:next_version"
+VERSIONS = f"{PREFIX}:versions"
+BUILDING = f"{PREFIX}:building"
+MERCHANDISING = f"{PREFIX}:merchandising"
+
+# Entry names inside one version. One key per antecedent spreads rules over cluster slots.
+META = "meta"
+CATALOG = "catalog"
+POPULAR = "popular"
+PLANS = "plans"
+
+
+def versioned(version: int, name: str) -> str:
+    return f"{PREFIX}:v{version}:{name}"
+
+
+def version_pattern(version: int) -> str:
+    return f"{PREFIX}:v{version}:*"
+
+
+def item_rules(sku: str) -> str:
+    return f"r:{sku}"
+
+
+def pair_rules(first: str, second: str) -> str:
+    low, high = sorted((first, second))
+    return f"r2:{low}|{high}"
+
+
+def cooldown(customer_id: str, plan_id: str) -> str:
+    return f"{PREFIX}:cooldown:{customer_id}:{plan_id}"

@@ -1,0 +1,127 @@
+"""Redis rule store: one key per entry, versions sealed by flipping a single pointer key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from itertools import islice
+from typing import Any
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
+
+from app.store import keys
+from app.store.base import StoreError, UnknownVersion
+
+WRITE_BATCH = 2_000
+
+
+def request_client(url: str, timeout_ms: int, pool_size: int) -> Redis:
+    """Millisecond timeouts, no retries, bounded pool: a slow Redis must never hang a request."""
+    seconds = timeout_ms / 1000
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=pool_size,
+        timeout=seconds,
+        socket_timeout=seconds,
+        socket_connect_timeout=seconds,
+        retry=Retry(NoBackoff(), 0),
+        health_check_interval=0,
+    )
+    return Redis(connection_pool=pool)
+
+
+def job_client(url: str) -> Redis:
+    return Redis.from_url(url, socket_timeout=30, socket_connect_timeout=5)
+
+
+class RedisRuleStore:
+    def __init__(self, client: Redis) -> None:
+        self._redis = client
+
+    async def current_version(self) -> int | None:
+        value = await self._call(self._redis.get(keys.CURRENT))
+        return int(value) if value is not None else None
+
+    async def fetch(self, version: int, names: Sequence[str]) -> list[bytes | None]:
+        if not names:
+            return []
+        found: list[bytes | None] = await self._call(
+            self._redis.mget([keys.versioned(version, name) for name in names])
+        )
+        return found
+
+    async def allocate_version(self) -> int:
+        version = int(await self._call(self._redis.incr(keys.NEXT_VERSION)))
+        await self._call(self._redis.sadd(keys.BUILDING, version))
+        return version
+
+    async def write_entries(self, version: int, entries: Iterable[tuple[str, bytes]]) -> None:
+        iterator = iter(entries)
+        while batch := list(islice(iterator, WRITE_BATCH)):
+            pipe = self._redis.pipeline(transaction=False)
+            for name, value in batch:
+                pipe.set(keys.versioned(version, name), value)
+            await self._call(pipe.execute())
+
+    async def activate(self, version: int, keep: int) -> list[int]:
+        await self._call(self._redis.zadd(keys.VERSIONS, {str(version): version}))
+        # The pointer is one key, so readers flip from N to N+1 in a single step.
+        await self._call(self._redis.set(keys.CURRENT, version))
+        await self._call(self._redis.srem(keys.BUILDING, version))
+        sealed = await self.versions()
+        dropped = [old for old in sealed[:-keep] if old != version] if keep else []
+        for old in dropped:
+            await self._drop(old)
+        return dropped
+
+    async def rollback(self, version: int) -> None:
+        if version not in await self.versions():
+            raise UnknownVersion(f"version {version} is not held by the store")
+        await self._call(self._redis.set(keys.CURRENT, version))
+
+    async def versions(self) -> list[int]:
+        members = await self._call(self._redis.zrange(keys.VERSIONS, 0, -1))
+        return sorted(int(member) for member in members)
+
+    async def discard_unfinished(self) -> list[int]:
+        members = await self._call(self._redis.smembers(keys.BUILDING))
+        unfinished = sorted(int(member) for member in members)
+        for version in unfinished:
+            await self._drop(version)
+            await self._call(self._redis.srem(keys.BUILDING, version))
+        return unfinished
+
+    async def put_flag(self, name: str, value: bytes, ttl_seconds: int) -> None:
+        await self._call(self._redis.set(name, value, ex=ttl_seconds if ttl_seconds > 0 else None))
+
+    async def get_flags(self, names: Sequence[str]) -> list[bytes | None]:
+        if not names:
+            return []
+        found: list[bytes | None] = await self._call(self._redis.mget(list(names)))
+        return found
+
+    async def ping(self) -> None:
+        await self._call(self._redis.ping())
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    async def _drop(self, version: int) -> None:
+        await self._call(self._redis.zrem(keys.VERSIONS, str(version)))
+        batch: list[bytes] = []
+        async for key in self._redis.scan_iter(match=keys.version_pattern(version), count=1000):
+            batch.append(key)
+            if len(batch) >= WRITE_BATCH:
+                await self._call(self._redis.unlink(*batch))
+                batch = []
+        if batch:
+            await self._call(self._redis.unlink(*batch))
+
+    @staticmethod
+    async def _call(awaitable: Any) -> Any:
+        try:
+            return await awaitable
+        except RedisError as error:
+            raise StoreError(f"redis: {error}") from error

@@ -1,0 +1,43 @@
+"""Pure upgrade-offer logic: plan ladders, usage triggers, conversion evidence, offer choice."""
+
+from app.offers.choice import (
+    NoOfferReason,
+    Offer,
+    OfferPolicy,
+    PriceStep,
+    UpgradeDecision,
+    UpgradeRequest,
+    offer_id,
+    parse_offer_id,
+    upgrade_offers,
+)
+from app.offers.conversion import ConversionRate, PlanChange, conversion_rates
+from app.offers.errors import InvalidOfferId, InvalidUsage, OffersError, UnknownPlan
+from app.offers.plans import Plan, PlanCatalog, plans_from_json, plans_to_json
+from app.offers.triggers import Trigger
+from app.offers.usage import UsageSample
+
+__all__ = [
+    "ConversionRate",
+    "InvalidOfferId",
+    "InvalidUsage",
+    "NoOfferReason",
+    "Offer",
+    "OfferPolicy",
+    "OffersError",
+    "Plan",
+    "PlanCatalog",
+    "PlanChange",
+    "PriceStep",
+    "Trigger",
+    "UnknownPlan",
+    "UpgradeDecision",
+    "UpgradeRequest",
+    "UsageSample",
+    "conversion_rates",
+    "offer_id",
+    "parse_offer_id",
+    "plans_from_json",
+    "plans_to_json",
+    "upgrade_offers",
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -18,7 +19,9 @@ def redact(text: str) -> str:
     return SECRET_PATTERN.sub(r"\1***@", text)
 
 
-def _redact_event(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+def _redact_event(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     for name, value in list(event.items()):
         if name.lower() in SECRET_FIELDS:
             event[name] = "***"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-from sqlalchemy import text
+from sqlalchemy import insert, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.db.models import Base, Subscription
 from app.importing import rows
 from app.importing.rows import Columns, ImportRejected, RowError
 
@@ -147,11 +148,7 @@ async def import_subscriptions(engine: AsyncEngine, source: str) -> int:
         await _delete_subscriptions(conn, [customers[r["customer"]] for r in records])
         if records:
             await conn.execute(
-                text(
-                    "INSERT INTO subscriptions (customer_id, plan_id, started_at, ended_at) "
-                    "VALUES (:customer_id, :plan_id, :started_at, :ended_at)"
-                ),
-                [_subscription_params(r, customers, plans) for r in records],
+                insert(Subscription), [_subscription_params(r, customers, plans) for r in records]
             )
     return len(records)
 
@@ -178,18 +175,18 @@ async def _delete_subscriptions(conn: AsyncConnection, customer_ids: list[int]) 
 async def _upsert(
     conn: AsyncConnection, table: str, key: str, records: list[dict[str, Any]]
 ) -> None:
+    """Insert or update by natural key, through the model so types bind on every dialect."""
     if not records:
         return
+    target = Base.metadata.tables[table]
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(target)
     names = [name for name in records[0] if name != "line"]
-    updates = ", ".join(f"{name} = excluded.{name}" for name in names if name != key)
-    values = ", ".join(f":{name}" for name in names)
-    statement = (
-        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({values}) "
-        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    statement = statement.on_conflict_do_update(
+        index_elements=[key],
+        set_={name: statement.excluded[name] for name in names if name != key},
     )
-    if table == "plans":
-        records = [{**r, "quotas": orjson.dumps(r["quotas"]).decode()} for r in records]
-    await conn.execute(text(statement), records)
+    await conn.execute(statement, [{n: r[n] for n in names} for r in records])
 
 
 async def _ids(conn: AsyncConnection, table: str, key: str) -> dict[str, int]:

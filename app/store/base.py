@@ -23,6 +23,10 @@ class RuleStore(Protocol):
         """Entries of one version in one round trip; None where absent."""
         ...
 
+    async def entry_names(self, version: int) -> list[str]:
+        """Every entry name of a sealed version (for exports; not for the request path)."""
+        ...
+
     async def allocate_version(self) -> int:
         """A new, never used version number, marked as being built."""
         ...

@@ -40,6 +40,9 @@ class FileRuleStore:
             self._cache = {version: entries}  # keep only the newest loaded version in memory
         return [entries.get(name) for name in names]
 
+    async def entry_names(self, version: int) -> list[str]:
+        return sorted(self._load(version))
+
     async def allocate_version(self) -> int:
         self._dir.mkdir(parents=True, exist_ok=True)
         counter = self._dir / "next_version"

@@ -52,6 +52,14 @@ class RedisRuleStore:
         )
         return found
 
+    async def entry_names(self, version: int) -> list[str]:
+        prefix = len(keys.versioned(version, ""))
+        names = [
+            key.decode()[prefix:]
+            async for key in self._redis.scan_iter(match=keys.version_pattern(version), count=1000)
+        ]
+        return sorted(names)
+
     async def allocate_version(self) -> int:
         version = int(await self._call(self._redis.incr(keys.NEXT_VERSION)))
         await self._call(self._redis.sadd(keys.BUILDING, version))

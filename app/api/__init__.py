@@ -1,0 +1,1 @@
+"""HTTP edge: routers, request and response schemas, dependencies and error mapping."""

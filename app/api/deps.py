@@ -1,0 +1,86 @@
+"""Typed dependencies: the resources opened in the lifespan, and API key checks."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.api.errors import ProblemError
+from app.serving.reader import LoadedVersion, RuleReader
+from app.settings import Settings
+
+
+@dataclass
+class Resources:
+    """Everything the lifespan opens; handlers reach it only through these dependencies."""
+
+    settings: Settings
+    reader: RuleReader
+    engine: AsyncEngine
+
+
+def get_resources(request: Request) -> Resources:
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+
+
+def get_reader(resources: ResourcesDep) -> RuleReader:
+    return resources.reader
+
+
+ReaderDep = Annotated[RuleReader, Depends(get_reader)]
+
+
+def require_version(reader: ReaderDep, resources: ResourcesDep) -> LoadedVersion:
+    """The held rule version, or 503 when this process has never loaded one."""
+    if reader.loaded is None:
+        raise ProblemError(
+            503,
+            "rules-unavailable",
+            "Rules unavailable",
+            reader.last_error or "no rule version loaded yet",
+            {"Retry-After": str(resources.settings.retry_after_seconds)},
+        )
+    return reader.loaded
+
+
+VersionDep = Annotated[LoadedVersion, Depends(require_version)]
+
+
+def _matches(given: str | None, expected: list[str]) -> bool:
+    return given is not None and any(
+        hmac.compare_digest(given.encode(), key.encode()) for key in expected
+    )
+
+
+def require_client_key(
+    resources: ResourcesDep, x_api_key: Annotated[str | None, Header()] = None
+) -> None:
+    keys = [key.get_secret_value() for key in resources.settings.api_keys]
+    if keys and not _matches(x_api_key, keys):
+        raise ProblemError(401, "unauthorized", "Unauthorized", "missing or unknown X-API-Key")
+
+
+def require_admin_key(
+    resources: ResourcesDep, x_api_key: Annotated[str | None, Header()] = None
+) -> None:
+    admin = resources.settings.admin_api_key
+    if admin is None:
+        raise ProblemError(
+            403, "admin-disabled", "Admin disabled", "CARTLIFT_ADMIN_API_KEY is not set"
+        )
+    if not _matches(x_api_key, [admin.get_secret_value()]):
+        raise ProblemError(
+            401, "unauthorized", "Unauthorized", "missing or unknown admin X-API-Key"
+        )
+
+
+ClientKey = Depends(require_client_key)
+AdminKey = Depends(require_admin_key)

@@ -1,0 +1,102 @@
+"""Errors as application/problem+json (RFC 9457), mapped once for the whole app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.logs import get_logger
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://cartlift.dev/problems/"
+log = get_logger(__name__)
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] | None = None
+
+
+class ProblemError(Exception):
+    """Raised anywhere on the request path to answer with a problem document."""
+
+    def __init__(
+        self, status: int, slug: str, title: str, detail: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.slug, self.title, self.detail = status, slug, title, detail
+        self.headers = headers or {}
+
+
+def problem_response(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> JSONResponse:
+    body = Problem(
+        type=PROBLEM_BASE + slug, title=title, status=status, detail=detail, errors=errors
+    )
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        headers=headers,
+        media_type=PROBLEM_JSON,
+    )
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the problem documents a route may return."""
+    return {
+        status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": "Problem"}
+        for status in statuses
+    }
+
+
+def _field(location: tuple[Any, ...]) -> str:
+    parts = [str(part) for part in location if part not in ("body", "query", "path")]
+    return ".".join(parts) or "body"
+
+
+async def _validation(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    issues = [{"field": _field(tuple(e["loc"])), "message": e["msg"]} for e in error.errors()]
+    detail = "; ".join(f"{issue['field']}: {issue['message']}" for issue in issues[:5])
+    return problem_response(422, "invalid-request", "Invalid request", detail, errors=issues)
+
+
+async def _http(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    slug = {404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}.get(
+        error.status_code, "http-error"
+    )
+    return problem_response(
+        error.status_code, slug, str(error.detail), str(error.detail), dict(error.headers or {})
+    )
+
+
+async def _problem(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ProblemError)
+    return problem_response(error.status, error.slug, error.title, error.detail, error.headers)
+
+
+async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
+    log.exception("unhandled_error", error=type(error).__name__)
+    return problem_response(500, "internal", "Internal error", "an unexpected error occurred")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(ProblemError, _problem)
+    app.add_exception_handler(Exception, _unexpected)

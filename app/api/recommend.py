@@ -1,0 +1,120 @@
+"""POST /recommend: what to add to this cart, with the evidence behind every item."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from app import metrics
+from app.api.deps import ClientKey, ReaderDep, ResourcesDep, VersionDep
+from app.api.errors import problem_responses
+from app.serving import recommend
+from app.serving.guard import StoreUnavailable
+from app.serving.recommend import Answer, Policy, Query, RankBy
+from app.serving.snapshot import ProductFacts, RuleHit
+
+router = APIRouter(tags=["recommend"])
+Sku = Annotated[str, Field(min_length=1, max_length=128, examples=["roses-red-12"])]
+
+
+class CartLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sku: Sku
+    quantity: int = Field(default=1, ge=1, le=10_000)
+
+
+class RecommendRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"cart": [{"sku": "roses-red-12", "quantity": 1}], "limit": 3}]
+        },
+    )
+    cart: list[CartLine] = Field(max_length=100)
+    customer_id: str | None = Field(default=None, max_length=128)
+    limit: int = Field(default=3, ge=1, le=50)
+    exclude: list[Sku] = Field(default_factory=list, max_length=500)
+    max_price: float | None = Field(default=None, ge=0)
+    include_upsell: bool = True
+    rank_by: RankBy = RankBy.CONFIDENCE
+
+
+class RecommendedItem(BaseModel):
+    sku: str
+    name: str
+    price: float | None
+    kind: Literal["cross_sell", "upsell", "popular"]
+    score: float
+    because: list[str]
+    support: float | None = None
+    confidence: float | None = None
+    lift: float | None = None
+
+
+class RecommendResponse(BaseModel):
+    request_id: str
+    model_version: int
+    strategy: Literal["rules", "popular", "mixed"]
+    items: list[RecommendedItem]
+
+
+@router.post(
+    "/recommend",
+    dependencies=[ClientKey],
+    responses=problem_responses(401, 413, 422, 503),
+    summary="Cross-sell and upsell suggestions for a cart",
+)
+async def recommend_for_cart(
+    body: RecommendRequest,
+    request: Request,
+    resources: ResourcesDep,
+    reader: ReaderDep,
+    loaded: VersionDep,
+) -> RecommendResponse:
+    cart = tuple(dict.fromkeys(line.sku for line in body.cart))
+    unknown = sum(1 for sku in cart if sku not in loaded.catalog)
+    if unknown:
+        metrics.UNKNOWN_SKUS.inc(unknown)
+    query = Query(
+        cart, body.limit, frozenset(body.exclude), body.max_price, body.include_upsell, body.rank_by
+    )
+    try:
+        rules = await reader.rules(loaded, recommend.antecedent_names(cart, loaded.catalog))
+    except StoreUnavailable:
+        rules = {}  # degrade to the popular lists held in process
+    settings = resources.settings
+    policy = Policy(settings.max_per_category, settings.upsell_max_price_step)
+    answer = recommend.rank(
+        query, rules, loaded.catalog, loaded.popular, reader.merchandising, policy
+    )
+    _count(answer)
+    return RecommendResponse(
+        request_id=request.state.request_id,
+        model_version=loaded.version,
+        strategy=answer.strategy,
+        items=[_item(s, loaded.catalog) for s in answer.items],
+    )
+
+
+def _item(suggestion: recommend.Suggestion, catalog: dict[str, ProductFacts]) -> RecommendedItem:
+    facts = catalog[suggestion.sku]
+    rule: RuleHit | None = suggestion.rule
+    return RecommendedItem(
+        sku=suggestion.sku,
+        name=facts.name,
+        price=facts.price,
+        kind=suggestion.kind,
+        score=suggestion.score,
+        because=list(suggestion.because),
+        support=rule.support if rule else None,
+        confidence=rule.confidence if rule else None,
+        lift=rule.lift if rule else None,
+    )
+
+
+def _count(answer: Answer) -> None:
+    metrics.STRATEGY.labels("recommend", answer.strategy).inc()
+    if not answer.items:
+        metrics.EMPTY_ANSWERS.labels("recommend").inc()

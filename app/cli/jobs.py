@@ -1,0 +1,151 @@
+"""Job commands: rebuild, rollback, builds."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+import orjson
+import typer
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.cli.common import console, fail, load_settings, out, run_with_store
+from app.db.models import RuleBuild
+from app.jobs.rebuild import ExitCode, RebuildOptions, RebuildResult, rebuild
+from app.mining.rules import InvalidThresholds
+from app.settings import Settings
+from app.store.base import RuleStore, StoreError, UnknownVersion
+
+
+def parse_window(text: str | None) -> timedelta | None:
+    """`365d`, `12w` or `24h`; None keeps every order."""
+    if not text:
+        return None
+    units = {"d": "days", "w": "weeks", "h": "hours"}
+    amount, unit = text[:-1], text[-1:].lower()
+    if unit not in units or not amount.isdigit() or int(amount) == 0:
+        raise typer.BadParameter(f"expected a window like 365d, 12w or 24h, got {text!r}")
+    return timedelta(**{units[unit]: int(amount)})
+
+
+def parse_decimal(text: str | None, name: str) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise typer.BadParameter(f"--{name} must be a number, got {text!r}") from None
+
+
+def rebuild_command(
+    scope: Annotated[
+        str, typer.Option(help="order: a basket is one order; customer: all a customer bought")
+    ] = "order",
+    since: Annotated[str | None, typer.Option(help="Only orders in this window, e.g. 365d")] = None,
+    min_support: Annotated[
+        str | None, typer.Option(help="Minimum support share, e.g. 0.001")
+    ] = None,
+    min_count: Annotated[
+        int | None, typer.Option(help="Minimum baskets with A and c (default adapts to the data)")
+    ] = None,
+    min_confidence: Annotated[str, typer.Option(help="Minimum confidence, inclusive")] = "0.05",
+    min_lift: Annotated[
+        str, typer.Option(help="Minimum lift, inclusive (above 1 = better than chance)")
+    ] = "1.01",
+    top_n: Annotated[int, typer.Option(min=1, help="Rules kept per antecedent")] = 50,
+    force: Annotated[
+        bool, typer.Option(help="Publish even an empty or sharply shrunk rule set")
+    ] = False,
+) -> None:
+    """Mine rules from the orders and publish a new version (exit 0/1/3/75)."""
+    settings = load_settings()
+    try:
+        options = RebuildOptions(
+            scope=scope,
+            since=parse_window(since),
+            min_support=parse_decimal(min_support, "min-support"),
+            min_count=min_count,
+            min_confidence=parse_decimal(min_confidence, "min-confidence") or Decimal(0),
+            min_lift=parse_decimal(min_lift, "min-lift") or Decimal(0),
+            top_n=top_n,
+            force=force,
+            keep=settings.keep_versions,
+            max_shrink=settings.max_shrink,
+        )
+    except ValueError as error:
+        raise fail(str(error), 2) from None
+    result = _run_rebuild(settings, options)
+    sys.stdout.write(orjson.dumps({"event": "rebuild", **result.summary()}).decode() + "\n")
+    if result.code != ExitCode.PUBLISHED:
+        console.print(f"[yellow]{result.message}[/yellow]")
+    raise typer.Exit(int(result.code))
+
+
+def _run_rebuild(settings: Settings, options: RebuildOptions) -> RebuildResult:
+    interactive = sys.stderr.isatty()
+
+    def step(message: str) -> None:
+        if interactive:
+            console.print(f"[dim]…[/dim] {message}")
+
+    try:
+        return run_with_store(settings, lambda engine, store: rebuild(engine, store, options, step))
+    except InvalidThresholds as error:
+        raise fail(str(error), 2) from None
+    except Exception as error:
+        return RebuildResult(ExitCode.FAILED, f"{type(error).__name__}: {error}")
+
+
+def rollback(
+    to: Annotated[
+        int | None, typer.Option("--to", help="Version to serve; default the one before")
+    ] = None,
+) -> None:
+    """Point the service back at an earlier rule version."""
+    settings = load_settings()
+
+    async def flip(_engine: AsyncEngine, store: RuleStore) -> int:
+        versions = await store.versions()
+        current = await store.current_version()
+        target = (
+            to
+            if to is not None
+            else max((v for v in versions if current is None or v < current), default=None)
+        )
+        if target is None:
+            raise UnknownVersion("no earlier version to roll back to")
+        await store.rollback(target)
+        return target
+
+    try:
+        target = run_with_store(settings, flip)
+    except (UnknownVersion, StoreError) as error:
+        raise fail(str(error)) from None
+    console.print(f"now serving version {target}")
+
+
+def builds(limit: Annotated[int, typer.Option(min=1, help="How many runs")] = 10) -> None:
+    """Recent rebuild runs, newest first."""
+    settings = load_settings()
+
+    async def recent(engine: AsyncEngine, _store: RuleStore) -> list[RuleBuild]:
+        async with engine.connect() as conn:
+            result = await conn.execute(
+                select(RuleBuild).order_by(RuleBuild.id.desc()).limit(limit)
+            )
+            return list(result.all())  # type: ignore[arg-type]
+
+    table = Table("id", "started", "status", "version", "orders", "rules", "seconds", "error")
+    for row in run_with_store(settings, recent):
+        seconds = (row.finished_at - row.started_at).total_seconds() if row.finished_at else None
+        took = f"{seconds:.1f}" if seconds else "-"
+        table.add_row(
+            str(row.id), f"{row.started_at:%Y-%m-%d %H:%M:%S}", row.status,
+            str(row.version or "-"), str(row.orders_read), str(row.rules), took,
+            (row.error or "")[:60],
+        )  # fmt: skip
+    out.print(table)

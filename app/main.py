@@ -1,0 +1,80 @@
+"""The FastAPI application: create_app() and the lifespan that owns every resource."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.api import admin, health, recommend
+from app.api.deps import Resources
+from app.api.errors import install_error_handlers
+from app.db.engine import make_engine
+from app.logs import configure_logging, get_logger
+from app.middleware import RequestContext
+from app.serving.guard import CircuitBreaker, StoreGuard
+from app.serving.reader import RuleReader
+from app.settings import Settings, get_settings
+from app.store.factory import store_for_requests
+
+log = get_logger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resources = _open_resources(settings)
+        app.state.resources = resources
+        await resources.reader.refresh()
+        poller = asyncio.create_task(resources.reader.poll_forever(settings.version_poll_seconds))
+        _warn_if_open(settings)
+        log.info("started", rules_version=_version(resources), store=_store_kind(settings))
+        try:
+            yield
+        finally:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+            await resources.reader.store.close()
+            await resources.engine.dispose()
+
+    app = FastAPI(
+        title="cartlift",
+        version="0.1.0",
+        summary="Cross-sell, upsell and next-sale recommendations from co-purchase rules.",
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestContext)
+    for module in (recommend, admin, health):
+        app.include_router(module.router)
+    return app
+
+
+def _open_resources(settings: Settings) -> Resources:
+    guard = StoreGuard(
+        settings.store_timeout_ms / 1000,
+        CircuitBreaker(settings.breaker_failures, settings.breaker_reset_seconds),
+    )
+    reader = RuleReader(store_for_requests(settings), guard)
+    return Resources(settings=settings, reader=reader, engine=make_engine(settings.database_url))
+
+
+def _warn_if_open(settings: Settings) -> None:
+    if not settings.api_keys:
+        log.warning("no_api_keys", detail="CARTLIFT_API_KEYS is empty: the API is open to anyone")
+
+
+def _version(resources: Resources) -> int | None:
+    return resources.reader.loaded.version if resources.reader.loaded else None
+
+
+def _store_kind(settings: Settings) -> str:
+    return "redis" if settings.redis_url else f"file:{settings.snapshot_dir}"

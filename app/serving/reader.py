@@ -1,0 +1,112 @@
+"""What one API process holds: the live version's catalog and fallbacks, and cached rules."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app import metrics
+from app.logs import get_logger
+from app.serving import snapshot
+from app.serving.guard import StoreGuard, StoreUnavailable
+from app.serving.merchandising import Merchandising, decode_merchandising
+from app.serving.snapshot import Popular, ProductFacts, RuleHit
+from app.store import keys
+from app.store.base import RuleStore
+
+log = get_logger(__name__)
+CACHED_ENTRIES = 200_000
+
+
+@dataclass(frozen=True)
+class LoadedVersion:
+    version: int
+    meta: dict[str, Any]
+    catalog: dict[str, ProductFacts]
+    popular: Popular
+    extras: dict[str, bytes | None] = field(default_factory=dict)
+
+    @property
+    def built_at(self) -> float:
+        stamp = self.meta.get("built_at")
+        return datetime.fromisoformat(stamp).timestamp() if stamp else time.time()
+
+
+class RuleReader:
+    """Versions are immutable, so decoded entries are cached until the pointer moves."""
+
+    def __init__(self, store: RuleStore, guard: StoreGuard, extra_entries: Sequence[str] = ()):
+        self.store = store
+        self.guard = guard
+        self.loaded: LoadedVersion | None = None
+        self.merchandising = Merchandising()
+        self.last_error: str | None = None
+        self._extra = tuple(extra_entries)
+        self._cache: OrderedDict[tuple[int, str], list[RuleHit]] = OrderedDict()
+
+    async def refresh(self) -> None:
+        """Follow the `current` pointer; keep serving the held version when the store fails."""
+        try:
+            version = await self.guard.call(self.store.current_version())
+            if version is not None and (self.loaded is None or self.loaded.version != version):
+                self.loaded = await self._load(version)
+                log.info("rules_loaded", version=version, rules=self.loaded.meta.get("rules"))
+            [raw] = await self.guard.call(self.store.get_flags([keys.MERCHANDISING]))
+            self.merchandising = decode_merchandising(raw)
+            self.last_error = None if version is not None else "no rule version published yet"
+        except StoreUnavailable as error:
+            self.last_error = f"rule store unavailable: {error}"
+        self.export_gauges()
+
+    async def poll_forever(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self.refresh()
+
+    async def rules(self, loaded: LoadedVersion, names: Sequence[str]) -> dict[str, list[RuleHit]]:
+        """Rules per entry name: cached ones free, the rest in one store round trip."""
+        found: dict[str, list[RuleHit]] = {}
+        missing: list[str] = []
+        for name in names:
+            hit = self._cache.get((loaded.version, name))
+            if hit is None:
+                missing.append(name)
+            else:
+                self._cache.move_to_end((loaded.version, name))
+                found[name] = hit
+        if missing:
+            raw = await self.guard.call(self.store.fetch(loaded.version, missing))
+            for name, value in zip(missing, raw, strict=True):
+                decoded = snapshot.decode_rules(value) if value else []
+                self._remember((loaded.version, name), decoded)
+                found[name] = decoded
+        return found
+
+    def _remember(self, key: tuple[int, str], value: list[RuleHit]) -> None:
+        self._cache[key] = value
+        if len(self._cache) > CACHED_ENTRIES:
+            self._cache.popitem(last=False)
+
+    async def _load(self, version: int) -> LoadedVersion:
+        names = [keys.META, keys.CATALOG, keys.POPULAR, *self._extra]
+        meta, catalog, popular, *extras = await self.guard.call(self.store.fetch(version, names))
+        if meta is None or catalog is None or popular is None:
+            raise StoreUnavailable(f"version {version} is incomplete")
+        self._cache.clear()
+        return LoadedVersion(
+            version=version,
+            meta=snapshot.decode_meta(meta),
+            catalog=snapshot.decode_catalog(catalog),
+            popular=snapshot.decode_popular(popular),
+            extras=dict(zip(self._extra, extras, strict=True)),
+        )
+
+    def export_gauges(self) -> None:
+        if self.loaded is not None:
+            metrics.RULES_VERSION.set(self.loaded.version)
+            metrics.RULES_AGE.set(max(0.0, time.time() - self.loaded.built_at))

@@ -30,6 +30,7 @@ async def healthz() -> Health:
 @router.get(
     "/readyz",
     summary="Rules are loaded and the store answers",
+    response_model=Readiness,
     responses={503: {"model": Readiness, "description": "Not ready, with the reason"}},
 )
 async def readyz(reader: ReaderDep, resources: ResourcesDep) -> Readiness | JSONResponse:

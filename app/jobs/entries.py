@@ -77,10 +77,15 @@ def popular_items(
 
 
 def build_entries(
-    rules: RuleTable, skus: list[str], counts: NDArray[np.int64], catalog: dict[str, ProductFacts]
+    rules: RuleTable,
+    skus: list[str],
+    counts: NDArray[np.int64],
+    catalog: dict[str, ProductFacts],
+    extra: list[Entry] | None = None,
 ) -> VersionEntries:
     entries = list(rule_entries(rules, skus))
     antecedents = len(entries)
+    entries += extra or []
     products = sorted(catalog.values(), key=lambda p: p.sku)
     entries.append((keys.CATALOG, snapshot.encode_catalog(products)))
     entries.append((keys.POPULAR, snapshot.encode_popular(popular_items(counts, skus, catalog))))

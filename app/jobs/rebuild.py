@@ -18,6 +18,7 @@ from app.jobs.catalog import read_catalog
 from app.jobs.entries import build_entries
 from app.jobs.lock import LockHeld, rebuild_lock
 from app.jobs.reader import SCOPES, read_lines
+from app.jobs.sections import SECTIONS, SectionContext
 from app.mining.baskets import encode_baskets
 from app.mining.rules import item_counts, mine_rules, thresholds_from
 from app.serving import snapshot
@@ -143,7 +144,9 @@ async def _mine_and_publish(
     clock = time.perf_counter()
     step(f"publishing {result.rules} rules")
     catalog = {facts.sku: facts for facts in catalog_by_id.values()}
-    built = build_entries(rules, skus, item_counts(matrix), catalog)
+    context = SectionContext(catalog=catalog, since=since, now=datetime.now(UTC))
+    extra = [entry for section in SECTIONS for entry in await section(engine, context)]
+    built = build_entries(rules, skus, item_counts(matrix), catalog, extra)
     result.checksum = built.checksum
     meta = _meta(options, result, thresholds.min_count, built.antecedents)
     version = await store.allocate_version()

@@ -36,7 +36,10 @@ class FileRuleStore:
     async def fetch(self, version: int, names: Sequence[str]) -> list[bytes | None]:
         entries = self._cache.get(version)
         if entries is None:
-            entries = await asyncio.to_thread(self._load, version)
+            try:
+                entries = await asyncio.to_thread(self._load, version)
+            except UnknownVersion:
+                return [None] * len(names)  # like Redis: a dropped version reads as absent
             self._cache = {version: entries}  # keep only the newest loaded version in memory
         return [entries.get(name) for name in names]
 

@@ -1,0 +1,66 @@
+# cartlift: `make run` serves the demo shop, `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export UV_LINK_MODE ?= copy
+
+.PHONY: help install run demo rebuild serve test lint typecheck unit openapi openapi-check \
+	bench bench-mining bench-import bench-rebuild bench-api report-screenshot clean
+
+help:
+	@echo "make run     install, seed the demo shop, build rules, serve on $(HOST):$(PORT)"
+	@echo "make test    ruff, mypy --strict and the whole pytest suite"
+	@echo "make bench   the load and speed benchmarks in loadtests/"
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+install: $(UV)
+	$(UV) sync --frozen
+
+run: install
+	$(UV) run cartlift migrate
+	$(UV) run cartlift demo
+	$(UV) run cartlift rebuild
+	@echo
+	@echo "cartlift is starting on http://$(HOST):$(PORT) - try:"
+	@echo "  curl -s -X POST http://$(HOST):$(PORT)/recommend -H 'content-type: application/json' \\"
+	@echo "       -d '{\"cart\": [{\"sku\": \"roses-red-12\"}], \"limit\": 3}'"
+	@echo
+	$(UV) run cartlift serve --host $(HOST) --port $(PORT)
+
+lint: install
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+
+typecheck: install
+	$(UV) run mypy
+
+openapi: install
+	$(UV) run python -m app.openapi > openapi.yaml
+
+openapi-check: install
+	$(UV) run python -m app.openapi --check openapi.yaml
+
+test: lint typecheck
+	$(UV) run pytest -q
+
+bench: bench-mining bench-rebuild bench-api
+
+bench-mining: install
+	$(UV) run python loadtests/bench_mining.py
+
+bench-import: install
+	$(UV) run python loadtests/bench_import.py
+
+bench-rebuild: install
+	$(UV) run python loadtests/bench_rebuild.py
+
+bench-api: install
+	$(UV) run python loadtests/bench_api.py
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,31 @@
+"""Extra parts of a published version beyond the co-purchase rules (plans, sequences, ...).
+
+Each section reads what it needs from the database and returns entries; the rebuild
+writes them into the same version, so they are published and rolled back together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.serving.snapshot import ProductFacts
+
+Entry = tuple[str, bytes]
+
+
+@dataclass(frozen=True)
+class SectionContext:
+    """What every section may use: the catalog by SKU and the time window of the run."""
+
+    catalog: dict[str, ProductFacts]
+    since: datetime | None
+    now: datetime
+
+
+Section = Callable[[AsyncEngine, SectionContext], Awaitable[list[Entry]]]
+
+SECTIONS: tuple[Section, ...] = ()

@@ -1,0 +1,79 @@
+"""The RuleStore contract, run against every backend (Redis and file snapshots)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.store import keys
+from app.store.base import RuleStore, UnknownVersion
+
+
+async def publish(store: RuleStore, entries: dict[str, bytes], keep: int = 3) -> int:
+    version = await store.allocate_version()
+    await store.write_entries(version, entries.items())
+    await store.activate(version, keep=keep)
+    return version
+
+
+async def test_nothing_is_current_before_the_first_publish(store: RuleStore) -> None:
+    assert await store.current_version() is None
+    assert await store.versions() == []
+
+
+async def test_a_published_version_is_read_back_in_one_call(store: RuleStore) -> None:
+    version = await publish(store, {"r:a": b'[["b"]]', keys.META: b"{}"})
+    assert await store.current_version() == version
+    assert await store.fetch(version, ["r:a", "r:missing", keys.META]) == [b'[["b"]]', None, b"{}"]
+    assert await store.entry_names(version) == sorted(["r:a", keys.META])
+
+
+async def test_readers_see_the_old_version_until_the_new_one_is_activated(store: RuleStore) -> None:
+    first = await publish(store, {"r:a": b"1"})
+    second = await store.allocate_version()
+    await store.write_entries(second, [("r:a", b"2")])
+    assert await store.current_version() == first
+    await store.activate(second, keep=3)
+    assert await store.current_version() == second
+    assert await store.fetch(first, ["r:a"]) == [b"1"]
+
+
+async def test_only_the_last_versions_are_kept(store: RuleStore) -> None:
+    published = [await publish(store, {"r:a": str(i).encode()}, keep=2) for i in range(4)]
+    assert await store.versions() == published[-2:]
+    assert await store.fetch(published[0], ["r:a"]) == [None]
+
+
+async def test_unfinished_versions_are_discarded_and_current_is_untouched(store: RuleStore) -> None:
+    live = await publish(store, {"r:a": b"live"})
+    crashed = await store.allocate_version()
+    await store.write_entries(crashed, [("r:a", b"half")])
+    assert await store.discard_unfinished() == [crashed]
+    assert await store.current_version() == live
+    assert crashed not in await store.versions()
+    assert await store.discard_unfinished() == []
+
+
+async def test_rollback_flips_to_a_held_version_and_refuses_unknown_ones(store: RuleStore) -> None:
+    first = await publish(store, {"r:a": b"1"})
+    await publish(store, {"r:a": b"2"})
+    await store.rollback(first)
+    assert await store.current_version() == first
+    with pytest.raises(UnknownVersion):
+        await store.rollback(999)
+
+
+async def test_versions_are_never_reused(store: RuleStore) -> None:
+    first = await store.allocate_version()
+    await store.discard_unfinished()
+    assert await store.allocate_version() > first
+
+
+async def test_flags_expire_and_survive_publishes(store: RuleStore) -> None:
+    await store.put_flag(keys.MERCHANDISING, b"[]", 0)
+    await store.put_flag(keys.cooldown("c1", "plus"), b"1", 3600)
+    await publish(store, {"r:a": b"1"})
+    assert await store.get_flags([keys.MERCHANDISING, keys.cooldown("c1", "plus"), "nope"]) == [
+        b"[]",
+        b"1",
+        None,
+    ]

@@ -68,7 +68,7 @@ class RuleTable:
     @property
     def conviction(self) -> Floats:
         certain = self.count == self.antecedent_count
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             ratio = (1.0 - self.consequent_count / float(self.n_baskets)) / (1.0 - self.confidence)
         # Decided on the integer counts: a float confidence of 1 - tiny must not become inf.
         return np.where(certain, np.inf, ratio)

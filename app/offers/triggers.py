@@ -10,7 +10,7 @@ from app.offers.plans import Plan
 
 # An average Gregorian month, so horizons and headroom agree with the calendar over a year.
 DAYS_PER_MONTH = 365.25 / 12
-# Growth slower than this is noise for an upgrade decision; report it as "not growing".
+# A quota more than a century away counts as never filling: such growth is noise here.
 MAX_DAYS_TO_FULL = 100 * 365
 # Beyond ten years the headline only says "years"; the cap keeps the number meaningful.
 HEADROOM_CAP_MONTHS = 120
@@ -48,8 +48,9 @@ def fired_triggers(
 ) -> tuple[Trigger, ...]:
     """Triggers for every resource both the plan and the usage know, most urgent first.
 
-    A resource fires when its used ratio reaches the plan's threshold or when
-    its trend fills the quota within `window_days`.
+    A resource fires when its used ratio reaches the plan's threshold (reason
+    "<resource>_<pct>pct") or else when its trend fills the quota within
+    `window_days` (reason "<resource>_full_in_<days>_days").
     """
     threshold = trigger_ratio_for(plan, default_ratio)
     found = []

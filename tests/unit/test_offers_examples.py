@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -298,3 +298,16 @@ def test_custom_policy_threshold_and_horizon() -> None:
     strict = OfferPolicy(trigger_ratio=0.5)
 
     assert upgrade_offers(request, PlanCatalog(LADDER), strict).offers[0].plan_id == "plus-2tb"
+
+
+def test_history_may_use_datetimes_from_earlier_today() -> None:
+    morning = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    history = (
+        UsageSample(morning - timedelta(days=10), {"storage_gb": 80.0}),
+        UsageSample(morning, {"storage_gb": 90.0}),
+    )
+    decision = decide("basic-100gb", {"storage_gb": 91}, history=history)
+
+    assert decision.trigger is not None
+    assert decision.trigger.reason == "storage_gb_91pct"
+    assert decision.trigger.days_to_full is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 from numpy.typing import NDArray
@@ -88,12 +88,15 @@ async def _copy_binary(
 async def _fetch_chunks(
     conn: AsyncConnection, scope: str, since: datetime | None
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    query = text(lines_query(scope, since, postgres=False))
-    params = {"since": since.replace(tzinfo=None)} if since is not None else {}
-    result = await conn.stream(query, params)
+    """SQLite: the driver cursor directly, since ORM row objects cost 7x more per line."""
+    driver = (await conn.get_raw_connection()).driver_connection
+    params = (_sqlite_time(since),) if since is not None else ()
+    query = lines_query(scope, since, postgres=False).replace(":since", "?")
+    cursor = await driver.execute(query, params)  # type: ignore[union-attr]
     parts: list[NDArray[np.int64]] = []
-    async for rows in result.partitions(FETCH_ROWS):
+    while rows := await cursor.fetchmany(FETCH_ROWS):
         parts.append(np.array(rows, dtype=np.int64).reshape(-1, 2))
+    await cursor.close()
     pairs = np.concatenate(parts) if parts else np.empty((0, 2), dtype=np.int64)
     return pairs[:, 0].copy(), pairs[:, 1].copy()
 
@@ -101,10 +104,15 @@ async def _fetch_chunks(
 async def _count_orders(conn: AsyncConnection, since: datetime | None) -> int:
     if since is None:
         return int(await conn.scalar(text("SELECT COUNT(*) FROM orders")) or 0)
-    value = since if conn.dialect.name == "postgresql" else since.replace(tzinfo=None)
+    value = since if conn.dialect.name == "postgresql" else _sqlite_time(since)
     query = text("SELECT COUNT(*) FROM orders WHERE ordered_at >= :since")
     return int(await conn.scalar(query, {"since": value}) or 0)
 
 
 def _concat(parts: list[NDArray[np.int64]]) -> NDArray[np.int64]:
     return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+
+def _sqlite_time(moment: datetime) -> str:
+    """The text form SQLAlchemy stores SQLite datetimes in (naive UTC), so strings compare."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")

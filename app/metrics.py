@@ -41,6 +41,13 @@ STORE_ERRORS = Counter(
     "cartlift_store_errors_total", "Rule store calls that failed", ["kind"]
 )  # kind: error, timeout, circuit_open
 UNKNOWN_SKUS = Counter("cartlift_unknown_skus_total", "Cart SKUs absent from the catalog")
+UPGRADE_ANSWERS = Counter(
+    "cartlift_upgrade_offer_answers_total", "Upgrade-offer answers: offered, or why not",
+    ["result"],
+)  # fmt: skip
+UPGRADE_OUTCOMES = Counter(
+    "cartlift_upgrade_outcomes_total", "Upgrade offers accepted or declined", ["outcome"]
+)
 
 
 def render_latest() -> tuple[bytes, str]:

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.jobs.plans_section import plans_section
 from app.serving.snapshot import ProductFacts
 
 Entry = tuple[str, bytes]
@@ -28,4 +29,4 @@ class SectionContext:
 
 Section = Callable[[AsyncEngine, SectionContext], Awaitable[list[Entry]]]
 
-SECTIONS: tuple[Section, ...] = ()
+SECTIONS: tuple[Section, ...] = (plans_section,)

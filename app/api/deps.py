@@ -23,7 +23,9 @@ class Resources:
     engine: AsyncEngine
 
 
-def get_resources(request: Request) -> Resources:
+# Dependencies are `async def` although they never await: FastAPI runs plain `def` ones in
+# the thread pool, and four thread hops per request cost more than the whole ranking.
+async def get_resources(request: Request) -> Resources:
     resources: Resources = request.app.state.resources
     return resources
 
@@ -31,14 +33,14 @@ def get_resources(request: Request) -> Resources:
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
-def get_reader(resources: ResourcesDep) -> RuleReader:
+async def get_reader(resources: ResourcesDep) -> RuleReader:
     return resources.reader
 
 
 ReaderDep = Annotated[RuleReader, Depends(get_reader)]
 
 
-def require_version(reader: ReaderDep, resources: ResourcesDep) -> LoadedVersion:
+async def require_version(reader: ReaderDep, resources: ResourcesDep) -> LoadedVersion:
     """The held rule version, or 503 when this process has never loaded one."""
     if reader.loaded is None:
         raise ProblemError(
@@ -60,7 +62,7 @@ def _matches(given: str | None, expected: list[str]) -> bool:
     )
 
 
-def require_client_key(
+async def require_client_key(
     resources: ResourcesDep, x_api_key: Annotated[str | None, Header()] = None
 ) -> None:
     keys = [key.get_secret_value() for key in resources.settings.api_keys]
@@ -68,7 +70,7 @@ def require_client_key(
         raise ProblemError(401, "unauthorized", "Unauthorized", "missing or unknown X-API-Key")
 
 
-def require_admin_key(
+async def require_admin_key(
     resources: ResourcesDep, x_api_key: Annotated[str | None, Header()] = None
 ) -> None:
     admin = resources.settings.admin_api_key

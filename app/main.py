@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import admin, health, recommend
+from app.api import admin, health, recommend, upgrade_offers
 from app.api.deps import Resources
 from app.api.errors import install_error_handlers
 from app.db.engine import make_engine
@@ -18,6 +18,7 @@ from app.middleware import RequestContext
 from app.serving.guard import CircuitBreaker, StoreGuard
 from app.serving.reader import RuleReader
 from app.settings import Settings, get_settings
+from app.store import keys
 from app.store.factory import store_for_requests
 
 log = get_logger(__name__)
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(RequestContext)
-    for module in (recommend, admin, health):
+    for module in (recommend, upgrade_offers, admin, health):
         app.include_router(module.router)
     return app
 
@@ -63,7 +64,7 @@ def _open_resources(settings: Settings) -> Resources:
         settings.store_timeout_ms / 1000,
         CircuitBreaker(settings.breaker_failures, settings.breaker_reset_seconds),
     )
-    reader = RuleReader(store_for_requests(settings), guard)
+    reader = RuleReader(store_for_requests(settings), guard, extra_entries=(keys.PLANS,))
     return Resources(settings=settings, reader=reader, engine=make_engine(settings.database_url))
 
 

@@ -1,0 +1,238 @@
+"""POST /upgrade-offers: the plan upgrade a customer who is outgrowing theirs should see."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Literal, TypeVar
+
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app import metrics
+from app.api.deps import ClientKey, ReaderDep, ResourcesDep, VersionDep
+from app.api.errors import ProblemError, problem_responses
+from app.api.upgrade_schemas import (
+    OutcomeRequest,
+    OutcomeResponse,
+    UpgradeOffersRequest,
+    UpgradeOffersResponse,
+    offer_out,
+    trigger_out,
+    upgrade_request,
+)
+from app.db.models import UpgradeOutcome
+from app.logs import get_logger
+from app.offers import (
+    InvalidOfferId,
+    InvalidUsage,
+    NoOfferReason,
+    OfferPolicy,
+    Plan,
+    PlanCatalog,
+    UnknownPlan,
+    UpgradeDecision,
+    UpgradeRequest,
+    parse_offer_id,
+    upgrade_offers,
+)
+from app.serving.guard import StoreUnavailable
+from app.serving.plans import PLAN_CATALOGS
+from app.serving.reader import LoadedVersion, RuleReader
+from app.settings import Settings
+from app.store import keys
+
+T = TypeVar("T")
+router = APIRouter(tags=["upgrade offers"])
+log = get_logger(__name__)
+# Without a trigger or a higher plan the answer cannot depend on cooldowns: skip the store.
+_DECIDED_WITHOUT_STORE = {NoOfferReason.TOP_TIER, NoOfferReason.USAGE_BELOW_THRESHOLD}
+_COOLDOWN_FLAG = b"declined"
+
+
+@router.post(
+    "/upgrade-offers",
+    dependencies=[ClientKey],
+    responses=problem_responses(401, 404, 413, 422, 503),
+    summary="Plan upgrades for a customer outgrowing their plan",
+)
+async def offers_for_customer(
+    body: UpgradeOffersRequest,
+    request: Request,
+    resources: ResourcesDep,
+    reader: ReaderDep,
+    loaded: VersionDep,
+) -> UpgradeOffersResponse:
+    settings = resources.settings
+    catalog = _catalog(loaded, settings)
+    upgrade = upgrade_request(body, datetime.now(UTC).date())
+    policy = _policy(settings)
+    decision = _decide(upgrade, catalog, policy)
+    if decision.reason not in _DECIDED_WITHOUT_STORE:
+        declined = await _declined(reader, body.customer_id, catalog, body.plan, settings)
+        decision = _decide(replace(upgrade, declined=declined), catalog, policy)
+    metrics.UPGRADE_ANSWERS.labels(decision.reason or "offered").inc()
+    return UpgradeOffersResponse(
+        request_id=request.state.request_id,
+        model_version=loaded.version,
+        trigger=trigger_out(decision.trigger),
+        offers=[offer_out(offer) for offer in decision.offers],
+        reason=decision.reason,
+    )
+
+
+@router.post(
+    "/upgrade-offers/{offer_id}/decline",
+    dependencies=[ClientKey],
+    responses=problem_responses(401, 404, 422, 503),
+    summary="The customer declined an offer: stay quiet about that plan for a while",
+)
+async def decline_offer(
+    offer_id: str,
+    body: OutcomeRequest,
+    request: Request,
+    background: BackgroundTasks,
+    resources: ResourcesDep,
+    reader: ReaderDep,
+    loaded: VersionDep,
+) -> OutcomeResponse:
+    settings = resources.settings
+    target = _offered_plan(offer_id, _catalog(loaded, settings))
+    until = None
+    if settings.upgrade_cooldown_days > 0:  # zero days: no cooldown (a zero TTL would never expire)
+        ttl = timedelta(days=settings.upgrade_cooldown_days)
+        flag = keys.cooldown(body.customer_id, target.plan_id)
+        put = reader.store.put_flag(flag, _COOLDOWN_FLAG, int(ttl.total_seconds()))
+        await _store(reader.guard.call(put), settings)
+        until = datetime.now(UTC) + ttl
+    _record(background, resources.engine, body.customer_id, offer_id, "declined")
+    return OutcomeResponse(
+        request_id=request.state.request_id,
+        offer_id=offer_id,
+        outcome="declined",
+        cooldown_until=until,
+    )
+
+
+@router.post(
+    "/upgrade-offers/{offer_id}/accept",
+    dependencies=[ClientKey],
+    responses=problem_responses(401, 404, 422, 503),
+    summary="The customer accepted an offer",
+)
+async def accept_offer(
+    offer_id: str,
+    body: OutcomeRequest,
+    request: Request,
+    background: BackgroundTasks,
+    resources: ResourcesDep,
+    loaded: VersionDep,
+) -> OutcomeResponse:
+    _offered_plan(offer_id, _catalog(loaded, resources.settings))
+    _record(background, resources.engine, body.customer_id, offer_id, "accepted")
+    return OutcomeResponse(
+        request_id=request.state.request_id,
+        offer_id=offer_id,
+        outcome="accepted",
+        cooldown_until=None,
+    )
+
+
+async def record_outcome(
+    engine: AsyncEngine, customer_id: str, offer_id: str, outcome: str, at: datetime
+) -> None:
+    """Runs after the answer is sent: a lost row is logged, never an error for the customer."""
+    row = {"customer_external_id": customer_id, "offer_id": offer_id, "outcome": outcome, "at": at}
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(insert(UpgradeOutcome).values(**row))
+    except Exception as error:
+        log.warning("upgrade_outcome_not_recorded", **row, error=f"{type(error).__name__}: {error}")
+
+
+def _catalog(loaded: LoadedVersion, settings: Settings) -> PlanCatalog:
+    try:
+        return PLAN_CATALOGS.catalog(loaded)
+    except ValueError as error:
+        log.error("plans_unreadable", version=loaded.version, error=str(error))
+        detail = f"the plans of rule version {loaded.version} cannot be read"
+        raise _unavailable(settings, detail) from None
+
+
+def _policy(settings: Settings) -> OfferPolicy:
+    return OfferPolicy(
+        trigger_ratio=settings.upgrade_trigger_ratio,
+        horizon_months=settings.upgrade_horizon_months,
+    )
+
+
+def _decide(upgrade: UpgradeRequest, catalog: PlanCatalog, policy: OfferPolicy) -> UpgradeDecision:
+    try:
+        return upgrade_offers(upgrade, catalog, policy)
+    except UnknownPlan as error:
+        hint = "" if catalog.plans else " (no plans are published: import plans, then rebuild)"
+        raise ProblemError(404, "unknown-plan", "Unknown plan", f"plan: {error}{hint}") from None
+    except InvalidUsage as error:
+        field = _api_field(error.field)
+        issue = {"loc": ("body", field), "msg": error.message, "type": "value_error"}
+        raise RequestValidationError([issue]) from None
+
+
+def _api_field(field: str) -> str:
+    """The core's `usage_history[0].usage.storage_gb` is `usage_history.0.storage_gb` here."""
+    flattened = re.sub(r"\[(\d+)\]\.usage\.", r".\1.", field)
+    return re.sub(r"\[(\d+)\]", r".\1", flattened)
+
+
+async def _declined(
+    reader: RuleReader, customer_id: str, catalog: PlanCatalog, plan_id: str, settings: Settings
+) -> frozenset[str]:
+    """Plans above the current one this customer declined recently: one store round trip."""
+    current = catalog.plan(plan_id)
+    candidates = [plan.plan_id for plan in catalog.plans if plan.tier > current.tier]
+    names = [keys.cooldown(customer_id, candidate) for candidate in candidates]
+    flags = await _store(reader.guard.call(reader.store.get_flags(names)), settings)
+    return frozenset(
+        candidate for candidate, flag in zip(candidates, flags, strict=True) if flag is not None
+    )
+
+
+async def _store(call: Awaitable[T], settings: Settings) -> T:
+    try:
+        return await call
+    except StoreUnavailable as error:
+        raise _unavailable(settings, f"rule store unavailable: {error}") from None
+
+
+def _unavailable(settings: Settings, detail: str) -> ProblemError:
+    retry = {"Retry-After": str(settings.retry_after_seconds)}
+    return ProblemError(503, "store-unavailable", "Rule store unavailable", detail, retry)
+
+
+def _offered_plan(offer_id: str, catalog: PlanCatalog) -> Plan:
+    """The plan an offer id moves to; 404 unless it names an upgrade between known plans."""
+    try:
+        source, target = parse_offer_id(offer_id)
+        current, offered = catalog.plan(source), catalog.plan(target)
+    except (InvalidOfferId, UnknownPlan) as error:
+        raise ProblemError(404, "unknown-offer", "Unknown offer", f"offer_id: {error}") from None
+    if offered.tier <= current.tier:
+        detail = f"offer_id: {offer_id!r} is not an upgrade"
+        raise ProblemError(404, "unknown-offer", "Unknown offer", detail)
+    return offered
+
+
+def _record(
+    background: BackgroundTasks,
+    engine: AsyncEngine,
+    customer_id: str,
+    offer_id: str,
+    outcome: Literal["accepted", "declined"],
+) -> None:
+    metrics.UPGRADE_OUTCOMES.labels(outcome).inc()
+    at = datetime.now(UTC)
+    background.add_task(record_outcome, engine, customer_id, offer_id, outcome, at)

@@ -1,0 +1,149 @@
+"""Request and response bodies of /upgrade-offers, and their mapping from the offers core."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.offers import NoOfferReason, Offer, Trigger, UpgradeRequest, UsageSample
+
+CustomerId = Annotated[str, Field(min_length=1, max_length=128, examples=["u-17"])]
+
+
+class UsageReport(BaseModel):
+    """Usage measured at one moment: `at` plus one number per resource."""
+
+    model_config = ConfigDict(
+        extra="allow", json_schema_extra={"examples": [{"at": "2026-10-01", "storage_gb": 1500}]}
+    )
+    __pydantic_extra__: dict[str, float] = Field(init=False)
+    at: date | datetime = Field(description="A date or a datetime; dates are UTC calendar days")
+
+
+class UpgradeOffersRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_id": "u-17",
+                    "plan": "basic-100gb",
+                    "usage": {"storage_gb": 96},
+                    "usage_history": [
+                        {"at": "2026-10-01", "storage_gb": 80},
+                        {"at": "2026-11-01", "storage_gb": 90},
+                    ],
+                    "limit": 2,
+                }
+            ]
+        },
+    )
+    customer_id: CustomerId
+    plan: str = Field(min_length=1, max_length=64, description="The customer's current plan")
+    usage: dict[str, float] = Field(
+        max_length=20, description="Current usage per resource the plans have quotas for"
+    )
+    usage_history: list[UsageReport] = Field(
+        default_factory=list, max_length=366, description="Earlier usage, oldest first"
+    )
+    limit: int = Field(default=2, ge=1, le=10)
+
+
+class TriggerOut(BaseModel):
+    resource: str
+    used: float
+    quota: float
+    used_ratio: float
+    days_to_full: int | None = Field(description="Days until full at the current trend")
+    by_trend: bool = Field(description="True when only the usage trend fired")
+    reason: str
+
+
+class PriceStep(BaseModel):
+    monthly: float = Field(description="Offered minus current monthly price")
+    ratio: float | None = Field(description="Offered / current monthly price; null when free")
+
+
+class OfferOut(BaseModel):
+    offer_id: str
+    plan: str
+    name: str
+    monthly_price: float
+    currency: str
+    price_step: PriceStep
+    quota: dict[str, float | None] = Field(description="null means unlimited")
+    headroom_months: int | None = Field(description="Months until full at the current trend")
+    conversion_rate: float | None = Field(
+        description="Share of customers on the current plan who moved to this one within "
+        "30 days of joining it; null when never observed"
+    )
+    reason: str
+    headline: str
+
+
+class UpgradeOffersResponse(BaseModel):
+    request_id: str
+    model_version: int
+    trigger: TriggerOut | None
+    offers: list[OfferOut]
+    reason: NoOfferReason | None = Field(description="Why `offers` is empty; null otherwise")
+
+
+class OutcomeRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"customer_id": "u-17"}]}
+    )
+    customer_id: CustomerId
+
+
+class OutcomeResponse(BaseModel):
+    request_id: str
+    offer_id: str
+    outcome: Literal["accepted", "declined"]
+    cooldown_until: datetime | None = Field(
+        description="Until when the declined plan is not offered to this customer again"
+    )
+
+
+def upgrade_request(body: UpgradeOffersRequest, today: date) -> UpgradeRequest:
+    history = tuple(
+        UsageSample(sample.at, dict(sample.model_extra or {})) for sample in body.usage_history
+    )
+    return UpgradeRequest(body.plan, body.usage, today, history, body.limit)
+
+
+def trigger_out(trigger: Trigger | None) -> TriggerOut | None:
+    if trigger is None:
+        return None
+    return TriggerOut(
+        resource=trigger.resource,
+        used=trigger.used,
+        quota=trigger.quota,
+        used_ratio=round(trigger.used_ratio, 4),
+        days_to_full=trigger.days_to_full,
+        by_trend=trigger.by_trend,
+        reason=trigger.reason,
+    )
+
+
+def offer_out(offer: Offer) -> OfferOut:
+    ratio = offer.price_step.ratio
+    return OfferOut(
+        offer_id=offer.offer_id,
+        plan=offer.plan_id,
+        name=offer.name,
+        monthly_price=float(offer.monthly_price),
+        currency=offer.currency,
+        price_step=PriceStep(
+            monthly=float(offer.price_step.absolute),
+            ratio=None if ratio is None else round(ratio, 3),
+        ),
+        quota={r: None if math.isinf(q) else q for r, q in sorted(offer.quotas.items())},
+        headroom_months=offer.headroom_months,
+        conversion_rate=None if offer.conversion_rate is None else round(offer.conversion_rate, 4),
+        reason=offer.reason,
+        headline=offer.headline,
+    )

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
-from app.mining.baskets import AnyMatrix, as_basket_matrix
+from app.mining.baskets import AnyMatrix, BasketMatrix, as_basket_matrix
 
 Int64s = NDArray[np.int64]
 Int32s = NDArray[np.int32]
 Positions = NDArray[np.signedinteger[Any]]
 
-# A triple of compact codes is packed into one int64 key: (a * n + b) * n + c < 2**63.
-_MAX_KEYED_ITEMS = 2_097_151
 # Pair membership is a dense n x n boolean table up to this many cells (128 MiB): a gather
 # there is 20-50x faster than a binary search over the sorted pair keys used beyond it.
 DENSE_PAIR_CELLS = 2**27
@@ -41,15 +38,6 @@ class ItemsetCounts:
         return self.pair_count[np.searchsorted(keys, wanted)]
 
 
-@dataclass(frozen=True)
-class _Baskets:
-    """Baskets as CSR pieces over a compact item space; `codes` maps compact -> original."""
-
-    indptr: Int64s
-    indices: Int32s
-    codes: Int32s
-
-
 def item_counts(matrix: AnyMatrix) -> Int64s:
     """Number of baskets holding each item, indexed by item code."""
     baskets = as_basket_matrix(matrix)
@@ -61,67 +49,57 @@ def count_itemsets(matrix: AnyMatrix, min_count: int, max_size: int) -> ItemsetC
     csr = as_basket_matrix(matrix)
     counts = np.bincount(csr.indices, minlength=csr.shape[1]).astype(np.int64)
     # Apriori: an itemset is never more frequent than its items, so only frequent items
-    # take part in pairs, and only items of frequent pairs take part in triples.
-    whole = _Baskets(
-        csr.indptr.astype(np.int64),
-        csr.indices.astype(np.int32),
-        np.arange(csr.shape[1], dtype=np.int32),
-    )
-    frequent = _restrict(whole, np.flatnonzero(counts >= min_count).astype(np.int32))
-    pairs, pair_count = _count_pairs(frequent, min_count)
+    # take part in pairs, and a triple needs all three of its pairs frequent.
+    codes = np.flatnonzero(counts >= min_count).astype(np.int32)
+    occurrences = _pair_occurrences(csr, codes)
+    n = len(codes)
+    pairs, pair_count = _count_keys(_pack((occurrences.a, occurrences.b), n), n, 2, min_count)
     triples, triple_count = np.empty((0, 3), dtype=np.int32), np.empty(0, dtype=np.int64)
     if max_size >= 3 and len(pairs):
-        triples, triple_count = _count_triples(frequent, pairs, min_count)
+        triples, triple_count = _count_triples(occurrences, pairs, n, min_count)
     return ItemsetCounts(
-        csr.shape[0],
-        counts,
-        frequent.codes[pairs],
-        pair_count,
-        frequent.codes[triples],
-        triple_count,
+        csr.shape[0], counts, codes[pairs], pair_count, codes[triples], triple_count
     )
 
 
-def _restrict(baskets: _Baskets, keep: Int32s) -> _Baskets:
-    """Drop every item not in `keep` (compact codes, ascending) and renumber the rest."""
-    compact = np.full(len(baskets.codes), -1, dtype=np.int32)
-    compact[keep] = np.arange(len(keep), dtype=np.int32)
+@dataclass(frozen=True)
+class _Occurrences:
+    """Every pair a < b of frequent items inside one basket, in basket order.
+
+    Items are renumbered 0..n-1 over the frequent items; `first` is the position of a in
+    the basket list, which groups the pairs that share their first item occurrence.
+    """
+
+    first: Positions
+    a: Int32s
+    b: Int32s
+
+
+def _pair_occurrences(baskets: BasketMatrix, codes: Int32s) -> _Occurrences:
+    compact = np.full(baskets.shape[1], -1, dtype=np.int32)
+    compact[codes] = np.arange(len(codes), dtype=np.int32)
     mapped = compact[baskets.indices]
     kept = mapped >= 0
     kept_before = np.concatenate(([0], np.cumsum(kept, dtype=np.int64)))
-    return _Baskets(kept_before[baskets.indptr], mapped[kept], baskets.codes[keep])
+    items = mapped[kept]
+    first, second = _segment_pairs(kept_before[baskets.indptr])
+    return _Occurrences(first, items[first], items[second])
 
 
-def _count_pairs(baskets: _Baskets, min_count: int) -> tuple[Int32s, Int64s]:
-    first, second = _segment_pairs(baskets.indptr)
-    n = len(baskets.codes)
-    keys = baskets.indices[first].astype(np.int64) * n + baskets.indices[second]
-    keys, counts = _count_keys(keys, min_count)
-    return np.stack((keys // n, keys % n), axis=1).astype(np.int32), counts
-
-
-def _count_triples(frequent: _Baskets, pairs: Int32s, min_count: int) -> tuple[Int32s, Int64s]:
-    paired_items = np.unique(pairs)
-    if len(paired_items) > _MAX_KEYED_ITEMS:
-        raise ValueError(f"too many items in frequent pairs to key triples: {len(paired_items)}")
-    baskets = _restrict(frequent, paired_items.astype(np.int32))
-    n = len(paired_items)
-    pair_keys = np.searchsorted(paired_items, pairs).astype(np.int64)
-    pair_keys = np.sort(pair_keys[:, 0] * n + pair_keys[:, 1])
-    # Frequent pair occurrences in basket order, grouped by their first position: two
-    # occurrences sharing a first item a extend to a triple (a, b, c) when (b, c) is frequent.
-    first, second = _segment_pairs(baskets.indptr)
-    a, b = baskets.indices[first], baskets.indices[second]
-    is_frequent = _membership(pair_keys, n * n)
-    frequent_pair = is_frequent(a.astype(np.int64) * n + b)
-    first, b = first[frequent_pair], b[frequent_pair]
-    left, right = _segment_pairs(_group_bounds(first))
-    a, b, c = baskets.indices[first[left]], b[left], b[right]
-    closed = is_frequent(b.astype(np.int64) * n + c)
-    keys = (a[closed].astype(np.int64) * n + b[closed]) * n + c[closed]
-    keys, counts = _count_keys(keys, min_count)
-    triples = np.stack((keys // (n * n), keys // n % n, keys % n), axis=1)
-    return paired_items[triples].astype(np.int32), counts
+def _count_triples(
+    occurrences: _Occurrences, pairs: Int32s, n: int, min_count: int
+) -> tuple[Int32s, Int64s]:
+    slots = _PairSlots(pairs, n)
+    # Two frequent pairs (a, b) and (a, c) sharing the occurrence of a extend to the triple
+    # (a, b, c) when (b, c) is frequent too; nothing else can reach min_count.
+    kept = np.flatnonzero(slots.contains(slots.of(occurrences.a), slots.of(occurrences.b)))
+    a, b = slots.of(occurrences.a[kept]), slots.of(occurrences.b[kept])
+    left, right = _segment_pairs(_group_bounds(occurrences.first[kept]))
+    ab, b, c = _pack((a, b), slots.width)[left], b[left], b[right]
+    closed = np.flatnonzero(slots.contains(b, c))
+    keys = ab[closed].astype(np.int64) * slots.width + c[closed]
+    triples, counts = _count_keys(keys, slots.width, 3, min_count)
+    return slots.items[triples], counts
 
 
 def _segment_pairs(bounds: Int64s) -> tuple[Positions, Positions]:
@@ -150,31 +128,67 @@ def _group_bounds(sorted_values: Positions) -> Int64s:
     return np.concatenate(([0], changes, [len(sorted_values)])).astype(np.int64)
 
 
-def _count_keys(keys: Int64s, min_count: int) -> tuple[Int64s, Int64s]:
-    """Distinct keys held at least `min_count` times, ascending, with their multiplicity."""
+def _count_keys(keys: Positions, n: int, width: int, min_count: int) -> tuple[Int32s, Int64s]:
+    """Itemsets whose packed key occurs at least `min_count` times, ascending, with counts."""
     # A plain sort plus run lengths beats np.unique(return_counts=True) several times over.
     keys = np.sort(keys)
     bounds = _group_bounds(keys)[:-1] if len(keys) else np.empty(0, dtype=np.int64)
     counts = np.diff(np.append(bounds, len(keys)))
     frequent = counts >= min_count
-    return keys[bounds[frequent]], counts[frequent].astype(np.int64)
+    return _unpack(keys[bounds[frequent]], n, width), counts[frequent].astype(np.int64)
 
 
-def _membership(sorted_keys: Int64s, key_space: int) -> Callable[[Int64s], NDArray[np.bool_]]:
-    """Vectorised `query in sorted_keys` for keys within [0, key_space)."""
-    if key_space <= DENSE_PAIR_CELLS:
-        table = np.zeros(key_space, dtype=np.bool_)
-        table[sorted_keys] = True
+def _pack(columns: tuple[Int32s, ...], n: int) -> Positions:
+    """One integer key per row of item codes < n; int32 when it fits, as it sorts 2x faster."""
+    if n ** len(columns) > 2**63:
+        raise ValueError(f"too many frequent items to key {len(columns)}-itemsets: {n}")
+    dtype = np.int32 if n ** len(columns) <= 2**31 else np.int64
+    keys: Positions = columns[0].astype(dtype)
+    for column in columns[1:]:
+        keys = keys * n + column
+    return keys
 
-        def table_lookup(queries: Int64s) -> NDArray[np.bool_]:
-            found: NDArray[np.bool_] = table[queries]
+
+def _unpack(keys: Positions, n: int, width: int) -> Int32s:
+    columns = []
+    for _ in range(width):
+        columns.append(keys % n)
+        keys = keys // n
+    return np.stack(columns[::-1], axis=1).astype(np.int32).reshape(-1, width)
+
+
+class _PairSlots:
+    """Membership test for frequent pairs over `slots`: the items of frequent pairs, 0..m-1.
+
+    Every other item maps to slot m, which pairs with nothing. Renumbering keeps the lookup
+    table small; a dense table gather is 20-50x faster than a binary search, which is the
+    fallback when the table would exceed DENSE_PAIR_CELLS.
+    """
+
+    def __init__(self, pairs: Int32s, n: int) -> None:
+        self.items: Int32s = np.unique(pairs).astype(np.int32)
+        self.width = len(self.items) + 1
+        self._slot = np.full(n, len(self.items), dtype=np.int32)
+        self._slot[self.items] = np.arange(len(self.items), dtype=np.int32)
+        keys = _pack((self.of(pairs[:, 0]), self.of(pairs[:, 1])), self.width)
+        self._dense = self.width * self.width <= DENSE_PAIR_CELLS
+        if self._dense:
+            self._table = np.zeros(self.width * self.width, dtype=np.bool_)
+            self._table[keys] = True
+        else:
+            self._sorted_keys = np.sort(keys)
+
+    def of(self, items: Int32s) -> Int32s:
+        slots: Int32s = self._slot[items]
+        return slots
+
+    def contains(self, a: Int32s, b: Int32s) -> NDArray[np.bool_]:
+        """Whether each slot pair (a, b), a < b, is a frequent pair."""
+        queries = _pack((a, b), self.width)
+        if self._dense:
+            found: NDArray[np.bool_] = self._table[queries]
             return found
-
-        return table_lookup
-
-    def binary_search(queries: Int64s) -> NDArray[np.bool_]:
-        at = np.minimum(np.searchsorted(sorted_keys, queries), len(sorted_keys) - 1)
-        found: NDArray[np.bool_] = sorted_keys[at] == queries
+        at = np.searchsorted(self._sorted_keys, queries)
+        at = np.minimum(at, len(self._sorted_keys) - 1)
+        found = self._sorted_keys[at] == queries
         return found
-
-    return binary_search

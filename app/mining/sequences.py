@@ -265,7 +265,7 @@ def _chunk_delays(
     n = events.n_items
     # Ranks relative to the chunk keep the key within int64 for large catalogs.
     who = ((events.rank[first] - events.rank[low]) * n + a) * n + b
-    pick = np.lexsort((-delay, events.at[later], who))
+    pick = np.lexsort((delay, events.at[later], who))
     who, delay, pair = who[pick], delay[pick], (a * n + b)[pick]
     leaders = _run_starts(who)
     keys: Int64s = pair[leaders] * (window + 1) + delay[leaders]

@@ -1,0 +1,501 @@
+"""POST /upgrade-offers over HTTP on Postgres and Redis: triggers, choice, evidence, cooldown."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.engine import make_engine
+from app.demo.shop import DemoFiles
+from app.importing.catalog import import_plans, import_subscriptions
+from app.jobs.rebuild import ExitCode, RebuildOptions, rebuild
+from app.main import create_app
+from app.offers import PlanCatalog
+from app.serving.plans import decode_plans
+from app.store import keys
+from app.store.redis_store import RedisRuleStore
+from tests.conftest import REDIS_URL, _truncate, fresh_redis, import_demo, serving, settings_for
+
+# A second ladder priced in dollars, so it never mixes with the demo's euro plans: its
+# customers mostly jump straight from the smallest plan to the largest.
+PHOTO_PLANS = """plan_id,name,tier,monthly_price,currency,storage_gb,active,trigger_ratio
+photo-50gb,Photo 50 GB,1,2.99,USD,50,true,
+photo-1tb,Photo 1 TB,2,6.99,USD,1000,true,0.5
+photo-2tb,Photo 2 TB,3,11.99,USD,2000,true,
+"""
+PROXY_PORT = 8247
+
+
+@dataclass(frozen=True)
+class Published:
+    database_url: str
+    engine: AsyncEngine
+    redis: Redis
+    version: int
+    plans: PlanCatalog
+
+
+def photo_history() -> str:
+    """25 of 50 photo-50gb customers moved to photo-2tb within days, 5 to photo-1tb."""
+    start = datetime(2026, 6, 1, tzinfo=UTC)
+    rows = ["customer_id,plan_id,started_at,ended_at"]
+    for n in range(50):
+        joined, moved = start + timedelta(days=n), start + timedelta(days=n + 7)
+        target = "photo-2tb" if n < 25 else "photo-1tb" if n < 30 else None
+        ended = moved.isoformat() if target else ""
+        rows.append(f"photo-{n},photo-50gb,{joined.isoformat()},{ended}")
+        if target:
+            rows.append(f"photo-{n},{target},{moved.isoformat()},")
+    return "\n".join(rows) + "\n"
+
+
+@pytest.fixture(scope="module")
+async def published(
+    postgres_url: str, demo_files: DemoFiles, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Published]:
+    """The demo shop plus the photo ladder, imported into Postgres and published to Redis once."""
+    engine = make_engine(postgres_url)
+    await _truncate(engine)
+    files = tmp_path_factory.mktemp("photo")
+    (files / "plans.csv").write_text(PHOTO_PLANS)
+    (files / "subscriptions.csv").write_text(photo_history())
+    await import_demo(engine, demo_files)
+    await import_plans(engine, str(files / "plans.csv"))
+    await import_subscriptions(engine, str(files / "subscriptions.csv"))
+    async with fresh_redis() as client:
+        store = RedisRuleStore(client)
+        result = await rebuild(engine, store, RebuildOptions(min_count=5))
+        assert result.code is ExitCode.PUBLISHED and result.version, result.message
+        [raw] = await store.fetch(result.version, [keys.PLANS])
+        assert raw is not None
+        yield Published(postgres_url, engine, client, result.version, decode_plans(raw))
+    await _truncate(engine)
+    await engine.dispose()
+
+
+@asynccontextmanager
+async def api(
+    published: Published, tmp_path: Path, redis_url: str = REDIS_URL, **extra: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    database_url = extra.pop("database_url", published.database_url)
+    settings = settings_for(database_url, redis_url, tmp_path, log_level="WARNING", **extra)
+    async with serving(create_app(settings)) as client:
+        yield client
+
+
+def customer() -> str:
+    return f"u-{uuid.uuid4().hex[:10]}"
+
+
+def days_ago(days: int) -> str:
+    return (datetime.now(UTC).date() - timedelta(days=days)).isoformat()
+
+
+async def ask(client: httpx.AsyncClient, plan: str, **fields: Any) -> dict[str, Any]:
+    body = {"customer_id": fields.pop("customer_id", "u-17"), "plan": plan, **fields}
+    response = await client.post("/upgrade-offers", json=body)
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def offered(answer: dict[str, Any]) -> list[str]:
+    return [offer["plan"] for offer in answer["offers"]]
+
+
+async def test_a_basic_user_at_96_gb_gets_the_2_tb_plan_with_its_observed_conversion(
+    published: Published, tmp_path: Path
+) -> None:
+    async with api(published, tmp_path) as client:
+        answer = await ask(client, "basic-100gb", usage={"storage_gb": 96})
+
+    first = answer["offers"][0]
+    observed = published.plans.conversion["basic-100gb", "plus-2tb"]
+    assert answer["model_version"] == published.version and answer["reason"] is None
+    assert answer["trigger"] == {
+        "resource": "storage_gb",
+        "used": 96.0,
+        "quota": 100.0,
+        "used_ratio": 0.96,
+        "days_to_full": None,
+        "by_trend": False,
+        "reason": "storage_gb_96pct",
+    }
+    assert (first["offer_id"], first["plan"]) == ("basic-100gb->plus-2tb", "plus-2tb")
+    assert first["price_step"] == {"monthly": 8.0, "ratio": 5.02}
+    assert first["quota"] == {"storage_gb": 2000.0, "seats": 1.0}
+    assert observed.moved > 0 and first["conversion_rate"] == round(observed.rate, 4)
+    assert first["headline"].startswith("You're using 96 GB of 100 GB. Plus 2 TB")
+    # The one larger alternative has more storage, not just more seats (family-2tb).
+    assert offered(answer) == ["plus-2tb", "business-5tb"]
+
+
+async def test_usage_below_the_threshold_gets_no_offer_and_says_why(
+    published: Published, tmp_path: Path
+) -> None:
+    async with api(published, tmp_path) as client:
+        answer = await ask(client, "basic-100gb", usage={"storage_gb": 50})
+
+    assert answer["offers"] == [] and answer["trigger"] is None
+    assert answer["reason"] == "usage_below_threshold"
+
+
+async def test_a_usage_trend_filling_the_quota_within_30_days_triggers_early(
+    published: Published, tmp_path: Path
+) -> None:
+    history = [{"at": days_ago(10), "storage_gb": 40}, {"at": days_ago(5), "storage_gb": 50}]
+    async with api(published, tmp_path) as client:
+        answer = await ask(client, "basic-100gb", usage={"storage_gb": 60}, usage_history=history)
+
+    trigger = answer["trigger"]
+    assert trigger["by_trend"] and trigger["used_ratio"] == 0.6
+    assert trigger["days_to_full"] == 20  # 40 GB left at 2 GB a day
+    assert trigger["reason"] == "storage_gb_full_in_20_days"
+    assert offered(answer)[0] == "plus-2tb"
+    assert answer["offers"][0]["headroom_months"] == 31  # 1,940 GB at 2 GB a day
+
+
+async def test_a_plan_can_set_its_own_trigger_threshold(
+    published: Published, tmp_path: Path
+) -> None:
+    async with api(published, tmp_path) as client:
+        answer = await ask(client, "photo-1tb", usage={"storage_gb": 600})
+
+    assert answer["trigger"]["reason"] == "storage_gb_60pct"
+    assert offered(answer) == ["photo-2tb"]
+
+
+async def test_the_first_offer_is_the_cheapest_plan_that_still_fits_in_six_months(
+    published: Published, tmp_path: Path
+) -> None:
+    # 12 GB a day: 2 TB would be full within the six-month horizon, 5 TB would not.
+    history = [{"at": days_ago(5), "storage_gb": 36}]
+    async with api(published, tmp_path) as client:
+        answer = await ask(client, "basic-100gb", usage={"storage_gb": 96}, usage_history=history)
+
+    assert offered(answer) == ["business-5tb"]
+
+
+async def test_offers_never_move_sideways_or_down(published: Published, tmp_path: Path) -> None:
+    async with api(published, tmp_path) as client:
+        answer = await ask(client, "plus-2tb", usage={"storage_gb": 1900})
+
+    # family-2tb is a higher tier with the same storage: no relief, so never offered.
+    assert offered(answer) == ["business-5tb"]
+
+
+async def test_retired_plans_are_never_offered(published: Published, tmp_path: Path) -> None:
+    growing = [{"at": days_ago(10), "storage_gb": 1800}]
+    async with api(published, tmp_path) as client:
+        top = await ask(client, "business-5tb", usage={"storage_gb": 4900})
+        outgrown = await ask(client, "plus-2tb", usage={"storage_gb": 1990}, usage_history=growing)
+
+    # Only the retired 10 TB plan is above 5 TB, and only it would hold 19 GB a day for 6 months.
+    assert (top["offers"], top["reason"]) == ([], "top_tier")
+    assert (outgrown["offers"], outgrown["reason"]) == ([], "no_fitting_plan")
+
+
+async def test_a_path_with_much_better_observed_conversion_ranks_first(
+    published: Published, tmp_path: Path
+) -> None:
+    async with api(published, tmp_path) as client:
+        answer = await ask(client, "photo-50gb", usage={"storage_gb": 45})
+
+    first = answer["offers"][0]
+    assert first["plan"] == "photo-2tb"  # 25 of 50 moved there, 5 to the cheaper 1 TB
+    assert first["conversion_rate"] == 0.5
+    assert "photo-1tb" not in offered(answer)
+
+
+async def test_a_declined_plan_is_not_offered_to_that_customer_during_the_cooldown(
+    published: Published, tmp_path: Path
+) -> None:
+    who = customer()
+    async with api(published, tmp_path, upgrade_cooldown_days=14) as client:
+        declined = await client.post(
+            "/upgrade-offers/basic-100gb->plus-2tb/decline", json={"customer_id": who}
+        )
+        again = await ask(client, "basic-100gb", customer_id=who, usage={"storage_gb": 96})
+        other = await ask(client, "basic-100gb", customer_id=customer(), usage={"storage_gb": 96})
+
+    assert declined.status_code == 200, declined.text
+    until = datetime.fromisoformat(declined.json()["cooldown_until"])
+    assert timedelta(days=13, hours=23) < until - datetime.now(UTC) <= timedelta(days=14)
+    ttl = await published.redis.ttl(keys.cooldown(who, "plus-2tb"))
+    assert 14 * 86400 - 60 < ttl <= 14 * 86400
+    assert offered(again) == ["family-2tb", "business-5tb"]
+    assert offered(other)[0] == "plus-2tb"
+
+
+async def test_a_declined_plan_comes_back_when_its_cooldown_expires(
+    published: Published, tmp_path: Path
+) -> None:
+    who = customer()
+    async with api(published, tmp_path) as client:
+        await client.post(
+            "/upgrade-offers/basic-100gb->plus-2tb/decline", json={"customer_id": who}
+        )
+        during = await ask(client, "basic-100gb", customer_id=who, usage={"storage_gb": 96})
+        # Let the real key expire now instead of in 14 days.
+        assert await published.redis.pexpire(keys.cooldown(who, "plus-2tb"), 50)
+        await asyncio.sleep(0.2)
+        after = await ask(client, "basic-100gb", customer_id=who, usage={"storage_gb": 96})
+
+    assert "plus-2tb" not in offered(during)
+    assert offered(after)[0] == "plus-2tb"
+
+
+async def test_declining_every_plan_that_fits_answers_cooldown(
+    published: Published, tmp_path: Path
+) -> None:
+    who = customer()
+    async with api(published, tmp_path) as client:
+        for plan in ("plus-2tb", "family-2tb", "business-5tb"):
+            response = await client.post(
+                f"/upgrade-offers/basic-100gb->{plan}/decline", json={"customer_id": who}
+            )
+            assert response.status_code == 200
+        answer = await ask(client, "basic-100gb", customer_id=who, usage={"storage_gb": 96})
+
+    assert (answer["offers"], answer["reason"]) == ([], "cooldown")
+    assert answer["trigger"]["reason"] == "storage_gb_96pct"
+
+
+async def test_a_zero_day_cooldown_keeps_offering_the_declined_plan(
+    published: Published, tmp_path: Path
+) -> None:
+    who = customer()
+    async with api(published, tmp_path, upgrade_cooldown_days=0) as client:
+        declined = await client.post(
+            "/upgrade-offers/basic-100gb->plus-2tb/decline", json={"customer_id": who}
+        )
+        answer = await ask(client, "basic-100gb", customer_id=who, usage={"storage_gb": 96})
+
+    assert declined.json()["cooldown_until"] is None
+    assert await published.redis.exists(keys.cooldown(who, "plus-2tb")) == 0
+    assert offered(answer)[0] == "plus-2tb"
+
+
+async def outcomes(engine: AsyncEngine, who: str) -> list[tuple[str, str]]:
+    """Rows written off the request path: wait briefly for them."""
+    for _ in range(50):
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT offer_id, outcome FROM upgrade_outcomes "
+                    "WHERE customer_external_id = :who ORDER BY id"
+                ),
+                {"who": who},
+            )
+            found = [(str(offer), str(outcome)) for offer, outcome in rows]
+        if len(found) >= 2:
+            return found
+        await asyncio.sleep(0.05)
+    return found
+
+
+async def test_accepted_and_declined_offers_are_recorded_for_analysis(
+    published: Published, tmp_path: Path
+) -> None:
+    who = customer()
+    async with api(published, tmp_path) as client:
+        declined = await client.post(
+            "/upgrade-offers/basic-100gb->plus-2tb/decline", json={"customer_id": who}
+        )
+        accepted = await client.post(
+            "/upgrade-offers/basic-100gb->family-2tb/accept", json={"customer_id": who}
+        )
+
+    assert (declined.status_code, accepted.status_code) == (200, 200)
+    assert accepted.json()["outcome"] == "accepted"
+    assert accepted.json()["cooldown_until"] is None
+    assert await outcomes(published.engine, who) == [
+        ("basic-100gb->plus-2tb", "declined"),
+        ("basic-100gb->family-2tb", "accepted"),
+    ]
+
+
+async def test_an_outcome_the_database_cannot_take_never_fails_the_answer(
+    published: Published, tmp_path: Path
+) -> None:
+    missing = published.database_url.rsplit("/", 1)[0] + "/cartlift_no_such_database"
+    async with api(published, tmp_path, database_url=missing) as client:
+        response = await client.post(
+            "/upgrade-offers/basic-100gb->plus-2tb/accept", json={"customer_id": customer()}
+        )
+
+    assert response.status_code == 200
+
+
+async def test_an_unknown_plan_is_a_404_problem(published: Published, tmp_path: Path) -> None:
+    async with api(published, tmp_path) as client:
+        response = await client.post(
+            "/upgrade-offers",
+            json={"customer_id": "u-17", "plan": "gold", "usage": {"storage_gb": 1}},
+        )
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == "plan: unknown plan 'gold'"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"usage": {"storage_gb": -1}}, "usage.storage_gb"),
+        ({"usage": {"bandwidth_gb": 5}}, "usage.bandwidth_gb"),
+        ({"usage": {}}, "usage"),
+        (
+            {
+                "usage": {"storage_gb": 60},
+                "usage_history": [
+                    {"at": "2026-10-02", "storage_gb": 50},
+                    {"at": "2026-10-01", "storage_gb": 40},
+                ],
+            },
+            "usage_history.1.at",
+        ),
+        (
+            {"usage": {"storage_gb": 60}, "usage_history": [{"at": "2026-10-02", "seats": -2}]},
+            "usage_history.0.seats",
+        ),
+        ({"usage": {"storage_gb": 1}, "usage_history": [{"storage_gb": 1}]}, "usage_history.0.at"),
+        ({"usage": {"storage_gb": 1}, "limit": 0}, "limit"),
+        ({"usage": {"storage_gb": 1}, "customer_id": ""}, "customer_id"),
+    ],
+)
+async def test_bad_usage_is_a_422_naming_the_field(
+    published: Published, tmp_path: Path, fields: dict[str, Any], field: str
+) -> None:
+    body = {"customer_id": "u-17", "plan": "basic-100gb", **fields}
+    async with api(published, tmp_path) as client:
+        response = await client.post("/upgrade-offers", json=body)
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [error["field"] for error in response.json()["errors"]] == [field]
+
+
+async def test_usage_history_from_the_future_is_a_422(published: Published, tmp_path: Path) -> None:
+    tomorrow = (datetime.now(UTC).date() + timedelta(days=2)).isoformat()
+    history = [{"at": tomorrow, "storage_gb": 10}]
+    body = {"customer_id": "u", "plan": "basic-100gb", "usage": {"storage_gb": 5}}
+    async with api(published, tmp_path) as client:
+        response = await client.post("/upgrade-offers", json={**body, "usage_history": history})
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "usage_history.0.at"
+
+
+@pytest.mark.parametrize(
+    "offer_id",
+    ["basic-100gb", "basic-100gb->gold", "plus-2tb->basic-100gb", "plus-2tb->family-2tb"],
+)
+@pytest.mark.parametrize("outcome", ["accept", "decline"])
+async def test_an_offer_id_that_is_no_upgrade_between_known_plans_is_a_404(
+    published: Published, tmp_path: Path, offer_id: str, outcome: str
+) -> None:
+    async with api(published, tmp_path) as client:
+        response = await client.post(
+            f"/upgrade-offers/{offer_id}/{outcome}", json={"customer_id": "u-17"}
+        )
+
+    # plus-2tb -> family-2tb is a higher tier, so it is an upgrade path and is accepted.
+    expected = 200 if offer_id == "plus-2tb->family-2tb" else 404
+    assert response.status_code == expected, response.text
+
+
+class RedisRelay:
+    """A TCP relay to the test Redis on a port of our own: cutting it is a real outage."""
+
+    def __init__(self) -> None:
+        upstream = urlsplit(REDIS_URL)
+        self.url = f"redis://127.0.0.1:{PROXY_PORT}{upstream.path}"
+        self._upstream = (upstream.hostname or "127.0.0.1", upstream.port or 6379)
+        self._writers: list[asyncio.StreamWriter] = []
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", PROXY_PORT)
+
+    async def cut(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for writer in self._writers:
+            writer.close()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self._upstream)
+        self._writers += [writer, up_writer]
+        await asyncio.gather(
+            _pipe(reader, up_writer), _pipe(up_reader, writer), return_exceptions=True
+        )
+
+
+async def _pipe(source: asyncio.StreamReader, target: asyncio.StreamWriter) -> None:
+    try:
+        while data := await source.read(65536):
+            target.write(data)
+            await target.drain()
+    finally:
+        target.close()
+
+
+async def test_a_store_outage_is_a_503_with_retry_after_never_a_500(
+    published: Published, tmp_path: Path
+) -> None:
+    relay = RedisRelay()
+    await relay.start()
+    try:
+        async with api(published, tmp_path, redis_url=relay.url, breaker_failures=100) as client:
+            assert (await ask(client, "basic-100gb", usage={"storage_gb": 96}))["offers"]
+            await relay.cut()
+            offers = await client.post(
+                "/upgrade-offers",
+                json={"customer_id": "u-17", "plan": "basic-100gb", "usage": {"storage_gb": 96}},
+            )
+            decline = await client.post(
+                "/upgrade-offers/basic-100gb->plus-2tb/decline", json={"customer_id": "u-17"}
+            )
+            # Answers that need no cooldown flag still come from the version held in process.
+            low = await ask(client, "basic-100gb", usage={"storage_gb": 10})
+            accept = await client.post(
+                "/upgrade-offers/basic-100gb->plus-2tb/accept", json={"customer_id": customer()}
+            )
+    finally:
+        await relay.cut()
+
+    for response in (offers, decline):
+        assert response.status_code == 503, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["retry-after"] == "5"
+        assert response.json()["detail"].startswith("rule store unavailable")
+    assert low["reason"] == "usage_below_threshold" and accept.status_code == 200
+
+
+async def test_offer_answers_are_counted_by_result(published: Published, tmp_path: Path) -> None:
+    line = 'cartlift_upgrade_offer_answers_total{result="usage_below_threshold"}'
+
+    async def counted(client: httpx.AsyncClient) -> float:
+        exposition = (await client.get("/metrics")).text.splitlines()
+        return next((float(row.split()[-1]) for row in exposition if row.startswith(line)), 0.0)
+
+    async with api(published, tmp_path) as client:
+        before = await counted(client)
+        await ask(client, "basic-100gb", usage={"storage_gb": 1})
+        after = await counted(client)
+
+    assert after == before + 1

@@ -35,3 +35,13 @@ def pair_rules(first: str, second: str) -> str:
 
 def cooldown(customer_id: str, plan_id: str) -> str:
     return f"{PREFIX}:cooldown:{customer_id}:{plan_id}"
+
+
+def sequence_rules(sku: str) -> str:
+    """What customers buy in a later order after `sku`, and its rebuy interval."""
+    return f"seq:{sku}"
+
+
+def customer_purchases(customer_id: str) -> str:
+    """A customer's recent purchases (with the sequences they trigger) for GET /next-sale."""
+    return f"cust:{customer_id}"

@@ -17,7 +17,10 @@ of customers with two or more orders (N of them):
   delays use numpy's default (linear) interpolation.
 - Replenishment (A -> A): every gap in days between consecutive orders of the same
   customer holding A (strictly later timestamps) is one interval; `repeaters` are the
-  customers with at least one interval. No window applies: cycles may exceed it.
+  customers with at least one interval. No window applies: cycles may exceed it. A is a
+  consumable when enough holders rebuy it and at a regular pace: interquartile range of
+  the intervals at most `max_interval_spread` times their median. Loyal customers rebuy
+  almost anything now and then; only a regular pace makes "every N days" a useful date.
 """
 
 from __future__ import annotations
@@ -65,7 +68,8 @@ class SequenceParams:
     min_lift: DecimalLike = "1.1"
     top_n: int | None = 10  # rules kept per antecedent, best first
     min_repeaters: int = 5  # customers rebuying an item before it counts as a consumable
-    min_repeat_share: DecimalLike = "0.1"  # repeaters / holders
+    min_repeat_share: DecimalLike = "0.2"  # repeaters / holders
+    max_interval_spread: float = 1.0  # (q3 - q1) / median of the intervals
 
     def __post_init__(self) -> None:
         if self.window_days < 0 or self.min_count < 1 or self.min_repeaters < 1:
@@ -163,7 +167,8 @@ def mine_sequences(purchases: Purchases, params: SequenceParams) -> SequenceTabl
 
 
 def mine_replenishment(purchases: Purchases, params: SequenceParams) -> Replenishment:
-    """Items rebought by at least `min_repeaters` customers and `min_repeat_share` of holders."""
+    """Consumables: rebought by `min_repeaters` customers and `min_repeat_share` of holders,
+    at a regular pace (see the module docstring)."""
     events = _events(purchases)
     by_item = np.lexsort((events.order, events.at, events.item, events.rank))
     rank, item = events.rank[by_item], events.item[by_item]
@@ -184,11 +189,13 @@ def mine_replenishment(purchases: Purchases, params: SequenceParams) -> Replenis
     holders = events.holders[items]
     share = exact_fraction("min_repeat_share", params.min_repeat_share)
     keep = (repeaters >= params.min_repeaters) & at_least(repeaters, holders, share)
+    delays = _grouped_quantiles(gap, np.ones(len(gap), np.int64), starts, np.arange(len(starts)))
+    keep &= delays.q3 - delays.q1 <= params.max_interval_spread * delays.median
     kept = np.flatnonzero(keep)
-    delays = _grouped_quantiles(gap, np.ones(len(gap), np.int64), starts, kept)
     return Replenishment(
-        items[kept].astype(np.int32), holders[kept], repeaters[kept], intervals[kept], delays
-    )
+        items[kept].astype(np.int32), holders[kept], repeaters[kept], intervals[kept],
+        Delays(delays.q1[kept], delays.median[kept], delays.q3[kept]),
+    )  # fmt: skip
 
 
 def _events(purchases: Purchases) -> _Events:

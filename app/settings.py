@@ -44,6 +44,12 @@ class Settings(BaseSettings):
 
     keep_versions: int = Field(default=3, ge=1)
     max_shrink: float = Field(default=0.5, ge=0, le=1)
+    rebuild_db_attempts: int = Field(
+        default=5, ge=1, le=50, description="Attempts the rebuild makes to reach the database."
+    )
+    rebuild_db_retry_seconds: float = Field(
+        default=2.0, ge=0, le=300, description="First wait between those attempts; it doubles."
+    )
 
     upgrade_trigger_ratio: float = Field(default=0.8, gt=0, le=1)
     upgrade_horizon_months: int = Field(default=6, ge=1, le=120)

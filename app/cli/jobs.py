@@ -9,6 +9,16 @@ from typing import Annotated
 
 import orjson
 import typer
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -16,7 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.cli.common import console, fail, load_settings, out, run_with_store
 from app.db.models import RuleBuild
 from app.jobs.rebuild import ExitCode, RebuildOptions, RebuildResult, rebuild
-from app.mining.rules import InvalidThresholds
+from app.jobs.retry import DatabaseRetry
+from app.logs import configure_logging
 from app.settings import Settings
 from app.store.base import RuleStore, StoreError, UnknownVersion
 
@@ -56,13 +67,19 @@ def rebuild_command(
     min_lift: Annotated[
         str, typer.Option(help="Minimum lift, inclusive (above 1 = better than chance)")
     ] = "1.01",
-    top_n: Annotated[int, typer.Option(min=1, help="Rules kept per antecedent")] = 50,
+    top_n: Annotated[int, typer.Option(help="Rules kept per antecedent")] = 50,
     force: Annotated[
         bool, typer.Option(help="Publish even an empty or sharply shrunk rule set")
     ] = False,
 ) -> None:
-    """Mine rules from the orders and publish a new version (exit 0/1/3/75)."""
+    """Mine rules from the orders and publish a new version.
+
+    Exit codes: 0 published, 1 failed, 2 bad parameters, 3 refused by a safety guard
+    (empty or sharply shrunk rule set), 75 another rebuild holds the lock. One JSON
+    summary line goes to stdout whatever the outcome.
+    """
     settings = load_settings()
+    configure_logging(settings.log_level, settings.log_json)
     try:
         options = RebuildOptions(
             scope=scope,
@@ -76,28 +93,66 @@ def rebuild_command(
             keep=settings.keep_versions,
             max_shrink=settings.max_shrink,
         )
-    except ValueError as error:
-        raise fail(str(error), 2) from None
-    result = _run_rebuild(settings, options)
+    except (ValueError, typer.BadParameter) as error:
+        result = RebuildResult(ExitCode.INVALID, f"invalid parameters: {error}")
+    else:
+        result = _run_rebuild(settings, options)
+    _emit_summary(result)
+
+
+def _emit_summary(result: RebuildResult) -> None:
     sys.stdout.write(orjson.dumps({"event": "rebuild", **result.summary()}).decode() + "\n")
-    if result.code != ExitCode.PUBLISHED:
-        console.print(f"[yellow]{result.message}[/yellow]")
+    sys.stdout.flush()
+    if result.code is not ExitCode.PUBLISHED:
+        console.print(f"[yellow]{escape(result.message)}[/yellow]")
     raise typer.Exit(int(result.code))
 
 
 def _run_rebuild(settings: Settings, options: RebuildOptions) -> RebuildResult:
-    interactive = sys.stderr.isatty()
+    retry = DatabaseRetry(settings.rebuild_db_attempts, settings.rebuild_db_retry_seconds)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    ) as progress:
+        reporter = ProgressReporter(progress)
+        try:
+            return run_with_store(
+                settings, lambda engine, store: rebuild(engine, store, options, reporter, retry)
+            )
+        except Exception as error:
+            # Opening or closing the store can fail outside the job itself.
+            return RebuildResult(ExitCode.FAILED, f"{type(error).__name__}: {error}")
+        finally:
+            reporter.done()
 
-    def step(message: str) -> None:
-        if interactive:
-            console.print(f"[dim]…[/dim] {message}")
 
-    try:
-        return run_with_store(settings, lambda engine, store: rebuild(engine, store, options, step))
-    except InvalidThresholds as error:
-        raise fail(str(error), 2) from None
-    except Exception as error:
-        return RebuildResult(ExitCode.FAILED, f"{type(error).__name__}: {error}")
+class ProgressReporter:
+    """A terminal line per phase; the publish phase gets a bar over the entries written."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task: TaskID | None = None
+        self._total = 1
+
+    def phase(self, name: str, total: int | None = None) -> None:
+        self.done()
+        self._task = self._progress.add_task(name, total=total)
+        self._total = total if total is not None else 1
+
+    def advance(self, amount: int) -> None:
+        if self._task is not None:
+            self._progress.advance(self._task, amount)
+
+    def done(self) -> None:
+        """Mark the running phase finished, so its spinner stops."""
+        if self._task is not None:
+            self._progress.update(self._task, total=self._total, completed=self._total)
+            self._task = None
 
 
 def rollback(

@@ -3,29 +3,33 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import IntEnum
 from typing import Any
 
-import numpy as np
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.jobs import audit
 from app.jobs.catalog import read_catalog
-from app.jobs.entries import build_entries
+from app.jobs.entries import Entry, build_entries
 from app.jobs.lock import LockHeld, rebuild_lock
-from app.jobs.reader import SCOPES, read_lines
+from app.jobs.progress import Reporter, Silent
+from app.jobs.publish import PUBLISH_BATCH, publish_version
+from app.jobs.reader import SCOPES, compact_codes, read_lines
+from app.jobs.retry import DatabaseRetry, DatabaseUnreachable, with_retry
 from app.jobs.sections import SECTIONS, SectionContext
-from app.mining.baskets import encode_baskets
-from app.mining.rules import item_counts, mine_rules, thresholds_from
+from app.logs import get_logger
+from app.mining.baskets import BasketMatrix, encode_baskets
+from app.mining.rules import Thresholds, item_counts, mine_rules, thresholds_from
 from app.serving import snapshot
+from app.serving.snapshot import ProductFacts
 from app.store import keys
 from app.store.base import RuleStore
 
-Step = Callable[[str], None]
+log = get_logger(__name__)
 
 
 class ExitCode(IntEnum):
@@ -33,6 +37,7 @@ class ExitCode(IntEnum):
 
     PUBLISHED = 0
     FAILED = 1
+    INVALID = 2  # bad parameters: refused before touching anything
     REFUSED = 3
     LOCKED = 75
 
@@ -55,10 +60,26 @@ class RebuildOptions:
     max_shrink: float = 0.5
 
     def __post_init__(self) -> None:
+        """Every parameter checked before the run reads a single order (InvalidThresholds)."""
         if self.scope not in SCOPES:
             raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {self.scope!r}")
         if not 0 <= self.max_shrink <= 1:
             raise ValueError(f"max_shrink must be within [0, 1], got {self.max_shrink}")
+        if self.keep < 1:
+            raise ValueError(f"keep must be >= 1, got {self.keep}")
+        if self.since is not None and self.since <= timedelta(0):
+            raise ValueError(f"since must be a positive window, got {self.since}")
+        self.thresholds(n_baskets=1)
+
+    def thresholds(self, n_baskets: int) -> Thresholds:
+        return thresholds_from(
+            n_baskets=n_baskets,
+            min_support=self.min_support,
+            min_count=self.min_count,
+            min_confidence=self.min_confidence,
+            min_lift=self.min_lift,
+            top_n=self.top_n,
+        )
 
 
 @dataclass
@@ -70,41 +91,73 @@ class RebuildResult:
     baskets: int = 0
     items: int = 0
     rules: int = 0
+    min_count: int = 0
     checksum: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
-        return {**asdict(self), "code": int(self.code)}
+        return {**asdict(self), "code": int(self.code), "status": self.code.name.lower()}
+
+
+@dataclass(frozen=True)
+class _Read:
+    matrix: BasketMatrix
+    skus: list[str]
+    catalog: dict[str, ProductFacts]
+    extra: list[Entry]
 
 
 async def rebuild(
-    engine: AsyncEngine, store: RuleStore, options: RebuildOptions, step: Step | None = None
+    engine: AsyncEngine,
+    store: RuleStore,
+    options: RebuildOptions,
+    reporter: Reporter | None = None,
+    retry: DatabaseRetry | None = None,
 ) -> RebuildResult:
-    """Run one rebuild under the lock; every outcome is recorded in rule_builds."""
+    """Run one rebuild under the lock; every run that gets the lock is in rule_builds.
+
+    Never raises for an operational failure: the result's code says what happened.
+    """
+    clock = time.perf_counter()
+    policy = retry or DatabaseRetry()
     try:
+        await with_retry(policy, "connecting", lambda: _ping(engine))
         async with rebuild_lock(engine):
-            return await _locked_rebuild(engine, store, options, step or (lambda _: None))
+            result = await _locked_rebuild(engine, store, options, reporter or Silent(), policy)
     except LockHeld as error:
-        return RebuildResult(ExitCode.LOCKED, str(error))
+        result = RebuildResult(ExitCode.LOCKED, str(error))
+    except DatabaseUnreachable as error:
+        result = RebuildResult(ExitCode.FAILED, str(error))
+    result.timings["total_s"] = round(time.perf_counter() - clock, 3)
+    return result
+
+
+async def _ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
 
 
 async def _locked_rebuild(
-    engine: AsyncEngine, store: RuleStore, options: RebuildOptions, step: Step
+    engine: AsyncEngine,
+    store: RuleStore,
+    options: RebuildOptions,
+    reporter: Reporter,
+    retry: DatabaseRetry,
 ) -> RebuildResult:
     build_id = await audit.start(engine, _parameters(options))
     result = RebuildResult(ExitCode.FAILED, "")
     try:
+        # Versions a killed or failed run left half-written are deleted before anything else.
         await store.discard_unfinished()
-        await _mine_and_publish(engine, store, options, step, result)
+        await _mine_and_publish(engine, store, options, reporter, retry, result)
         result.code, result.message = ExitCode.PUBLISHED, f"published version {result.version}"
     except Refused as error:
         result.code, result.message = ExitCode.REFUSED, str(error)
     except Exception as error:
         result.code, result.message = ExitCode.FAILED, f"{type(error).__name__}: {error}"
+        log.error("rebuild_failed", error=result.message, exc_info=True)
         await _discard_quietly(store)
-        await audit.finish(engine, build_id, result)
-        raise
-    await audit.finish(engine, build_id, result)
+    await _finish_quietly(engine, build_id, result)
     return result
 
 
@@ -112,51 +165,50 @@ async def _mine_and_publish(
     engine: AsyncEngine,
     store: RuleStore,
     options: RebuildOptions,
-    step: Step,
+    reporter: Reporter,
+    retry: DatabaseRetry,
     result: RebuildResult,
 ) -> None:
     clock = time.perf_counter()
-    step("reading orders")
+    reporter.phase("reading orders")
     since = datetime.now(UTC) - options.since if options.since else None
-    lines = await read_lines(engine, options.scope, since)
-    catalog_by_id = await read_catalog(engine)
-    product_ids, codes = np.unique(lines.product_ids, return_inverse=True)
-    skus = [catalog_by_id[int(pid)].sku for pid in product_ids]
-    matrix = encode_baskets(lines.basket_ids, codes.astype(np.int32), len(skus))
-    result.orders, result.baskets, result.items = lines.orders, matrix.shape[0], len(skus)
+    read = await with_retry(retry, "reading", lambda: _read(engine, options, since, result))
     result.timings["read_s"] = round(time.perf_counter() - clock, 3)
 
     clock = time.perf_counter()
-    step(f"mining {result.baskets} baskets over {result.items} items")
-    thresholds = thresholds_from(
-        n_baskets=max(result.baskets, 1),
-        min_support=options.min_support,
-        min_count=options.min_count,
-        min_confidence=options.min_confidence,
-        min_lift=options.min_lift,
-        top_n=options.top_n,
-    )
-    rules = mine_rules(matrix, thresholds)
-    result.rules = len(rules)
+    reporter.phase(f"mining {result.baskets:,} baskets over {result.items:,} items")
+    thresholds = options.thresholds(max(result.baskets, 1))
+    rules = mine_rules(read.matrix, thresholds)
+    result.rules, result.min_count = len(rules), thresholds.min_count
     result.timings["mine_s"] = round(time.perf_counter() - clock, 3)
     await _guard(store, options, result)
 
     clock = time.perf_counter()
-    step(f"publishing {result.rules} rules")
+    reporter.phase("building entries")
+    built = build_entries(rules, read.skus, item_counts(read.matrix), read.catalog, read.extra)
+    result.checksum = built.checksum
+    meta = _meta(options, result, built.antecedents)
+    result.version = await publish_version(
+        store, built.entries, meta, keep=options.keep, reporter=reporter, batch=PUBLISH_BATCH
+    )
+    result.timings["publish_s"] = round(time.perf_counter() - clock, 3)
+
+
+async def _read(
+    engine: AsyncEngine, options: RebuildOptions, since: datetime | None, result: RebuildResult
+) -> _Read:
+    """Everything the run needs from the database; safe to repeat after a lost connection."""
+    lines = await read_lines(engine, options.scope, since)
+    catalog_by_id = await read_catalog(engine)
+    product_ids, codes = compact_codes(lines.product_ids)
+    skus = [catalog_by_id[pid].sku for pid in product_ids.tolist()]
+    matrix = encode_baskets(lines.basket_ids, codes, len(skus))
+    result.orders, result.baskets, result.items = lines.orders, matrix.shape[0], len(skus)
+    del lines, codes  # the largest arrays of the run: the matrix replaces them before mining
     catalog = {facts.sku: facts for facts in catalog_by_id.values()}
     context = SectionContext(catalog=catalog, since=since, now=datetime.now(UTC))
     extra = [entry for section in SECTIONS for entry in await section(engine, context)]
-    built = build_entries(rules, skus, item_counts(matrix), catalog, extra)
-    result.checksum = built.checksum
-    meta = _meta(options, result, thresholds.min_count, built.antecedents)
-    version = await store.allocate_version()
-    result.version = version
-    await store.write_entries(version, built.entries)
-    await store.write_entries(
-        version, [(keys.META, snapshot.encode_meta({**meta, "version": version}))]
-    )
-    await store.activate(version, keep=options.keep)
-    result.timings["publish_s"] = round(time.perf_counter() - clock, 3)
+    return _Read(matrix, skus, catalog, extra)
 
 
 async def _guard(store: RuleStore, options: RebuildOptions, result: RebuildResult) -> None:
@@ -190,6 +242,15 @@ async def _discard_quietly(store: RuleStore) -> None:
         return
 
 
+async def _finish_quietly(engine: AsyncEngine, build_id: int, result: RebuildResult) -> None:
+    # The database may be gone by now; the summary line still reports the outcome, and the
+    # next run marks this one abandoned.
+    try:
+        await audit.finish(engine, build_id, result)
+    except Exception as error:
+        log.error("rebuild_not_recorded", build_id=build_id, error=str(error))
+
+
 def _parameters(options: RebuildOptions) -> dict[str, Any]:
     return {
         name: (str(value) if value is not None and not isinstance(value, bool | int) else value)
@@ -197,9 +258,7 @@ def _parameters(options: RebuildOptions) -> dict[str, Any]:
     }
 
 
-def _meta(
-    options: RebuildOptions, result: RebuildResult, min_count: int, antecedents: int
-) -> dict[str, Any]:
+def _meta(options: RebuildOptions, result: RebuildResult, antecedents: int) -> dict[str, Any]:
     return {
         "built_at": datetime.now(UTC).isoformat(),
         "scope": options.scope,
@@ -208,7 +267,7 @@ def _meta(
         "items": result.items,
         "rules": result.rules,
         "antecedents": antecedents,
-        "min_count": min_count,
+        "min_count": result.min_count,
         "checksum": result.checksum,
         "parameters": _parameters(options),
     }

@@ -74,10 +74,14 @@ class RedisRuleStore:
             await self._call(pipe.execute())
 
     async def activate(self, version: int, keep: int) -> list[int]:
-        await self._call(self._redis.zadd(keys.VERSIONS, {str(version): version}))
-        # The pointer is one key, so readers flip from N to N+1 in a single step.
-        await self._call(self._redis.set(keys.CURRENT, version))
-        await self._call(self._redis.srem(keys.BUILDING, version))
+        # The pointer is one key, so readers flip from N to N+1 in a single step. Sealing and
+        # flipping go in one MULTI: a job killed in between must not leave `current` on a
+        # version still marked as building, which the next run would discard.
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.zadd(keys.VERSIONS, {str(version): version})
+        pipe.srem(keys.BUILDING, version)
+        pipe.set(keys.CURRENT, version)
+        await self._call(pipe.execute())
         sealed = await self.versions()
         dropped = [old for old in sealed[:-keep] if old != version] if keep else []
         for old in dropped:

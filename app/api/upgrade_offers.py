@@ -6,9 +6,9 @@ import re
 from collections.abc import Awaitable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
-from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi import APIRouter, BackgroundTasks, Path, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -52,6 +52,9 @@ log = get_logger(__name__)
 # Without a trigger or a higher plan the answer cannot depend on cooldowns: skip the store.
 _DECIDED_WITHOUT_STORE = {NoOfferReason.TOP_TIER, NoOfferReason.USAGE_BELOW_THRESHOLD}
 _COOLDOWN_FLAG = b"declined"
+OfferId = Annotated[
+    str, Path(description="As returned in `offers[].offer_id`", examples=["basic-100gb->plus-2tb"])
+]
 
 
 @router.post(
@@ -92,7 +95,7 @@ async def offers_for_customer(
     summary="The customer declined an offer: stay quiet about that plan for a while",
 )
 async def decline_offer(
-    offer_id: str,
+    offer_id: OfferId,
     body: OutcomeRequest,
     request: Request,
     background: BackgroundTasks,
@@ -125,7 +128,7 @@ async def decline_offer(
     summary="The customer accepted an offer",
 )
 async def accept_offer(
-    offer_id: str,
+    offer_id: OfferId,
     body: OutcomeRequest,
     request: Request,
     background: BackgroundTasks,
@@ -151,7 +154,8 @@ async def record_outcome(
         async with engine.begin() as conn:
             await conn.execute(insert(UpgradeOutcome).values(**row))
     except Exception as error:
-        log.warning("upgrade_outcome_not_recorded", **row, error=f"{type(error).__name__}: {error}")
+        reason = f"{type(error).__name__}: {error}"
+        log.warning("upgrade_outcome_not_recorded", **{**row, "at": at.isoformat()}, error=reason)
 
 
 def _catalog(loaded: LoadedVersion, settings: Settings) -> PlanCatalog:

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from app.offers import NoOfferReason, Offer, Trigger, UpgradeRequest, UsageSample
 
@@ -84,7 +85,40 @@ class OfferOut(BaseModel):
     headline: str
 
 
+_ANSWER_EXAMPLE: JsonDict = {
+    "request_id": "aa63850a54814edea85885264930adf6",
+    "model_version": 1,
+    "trigger": {
+        "resource": "storage_gb",
+        "used": 96.0,
+        "quota": 100.0,
+        "used_ratio": 0.96,
+        "days_to_full": None,
+        "by_trend": False,
+        "reason": "storage_gb_96pct",
+    },
+    "offers": [
+        {
+            "offer_id": "basic-100gb->plus-2tb",
+            "plan": "plus-2tb",
+            "name": "Plus 2 TB",
+            "monthly_price": 9.99,
+            "currency": "EUR",
+            "price_step": {"monthly": 8.0, "ratio": 5.02},
+            "quota": {"seats": 1.0, "storage_gb": 2000.0},
+            "headroom_months": None,
+            "conversion_rate": 0.1221,
+            "reason": "storage_gb_96pct",
+            "headline": "You're using 96 GB of 100 GB. "
+            "Plus 2 TB gives you room for years for +€8.00/month.",
+        }
+    ],
+    "reason": None,
+}
+
+
 class UpgradeOffersResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_ANSWER_EXAMPLE]})
     request_id: str
     model_version: int
     trigger: TriggerOut | None
@@ -100,6 +134,18 @@ class OutcomeRequest(BaseModel):
 
 
 class OutcomeResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "request_id": "4a93d052b4494ae6b902d6ad51335ef7",
+                    "offer_id": "basic-100gb->plus-2tb",
+                    "outcome": "declined",
+                    "cooldown_until": "2026-12-07T13:38:28.810646Z",
+                }
+            ]
+        }
+    )
     request_id: str
     offer_id: str
     outcome: Literal["accepted", "declined"]

@@ -329,7 +329,7 @@ async def test_accepted_and_declined_offers_are_recorded_for_analysis(
 
 
 async def test_an_outcome_the_database_cannot_take_never_fails_the_answer(
-    published: Published, tmp_path: Path
+    published: Published, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing = published.database_url.rsplit("/", 1)[0] + "/cartlift_no_such_database"
     async with api(published, tmp_path, database_url=missing) as client:
@@ -338,6 +338,7 @@ async def test_an_outcome_the_database_cannot_take_never_fails_the_answer(
         )
 
     assert response.status_code == 200
+    assert "upgrade_outcome_not_recorded" in capsys.readouterr().err
 
 
 async def test_an_unknown_plan_is_a_404_problem(published: Published, tmp_path: Path) -> None:

@@ -190,7 +190,8 @@ def mine_replenishment(purchases: Purchases, params: SequenceParams) -> Replenis
     share = exact_fraction("min_repeat_share", params.min_repeat_share)
     keep = (repeaters >= params.min_repeaters) & at_least(repeaters, holders, share)
     delays = _grouped_quantiles(gap, np.ones(len(gap), np.int64), starts, np.arange(len(starts)))
-    keep &= delays.q3 - delays.q1 <= params.max_interval_spread * delays.median
+    with np.errstate(invalid="ignore"):  # an infinite spread times a 0 median is nan: kept
+        keep &= ~(delays.q3 - delays.q1 > params.max_interval_spread * delays.median)
     kept = np.flatnonzero(keep)
     return Replenishment(
         items[kept].astype(np.int32), holders[kept], repeaters[kept], intervals[kept],

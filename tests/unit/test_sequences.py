@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -16,8 +18,9 @@ from app.mining.sequences import (
 DAY = 86_400
 A, B, C = 0, 1, 2
 EVERYTHING = SequenceParams(
-    min_count=1, min_confidence=0, min_lift=0, top_n=None, min_repeaters=1, min_repeat_share=0
-)
+    min_count=1, min_confidence=0, min_lift=0, top_n=None,
+    min_repeaters=1, min_repeat_share=0, max_interval_spread=math.inf,
+)  # fmt: skip
 # (customer, order, day, item). Customers 4 (one order) are outside the population;
 # customer 5's two orders share a timestamp, so neither is later than the other.
 HISTORY = [
@@ -119,11 +122,16 @@ def test_replenishment_intervals_match_the_hand_computed_history() -> None:
     assert C not in by_item
 
 
-def test_consumables_need_enough_repeaters_and_share() -> None:
-    strict = SequenceParams(min_repeaters=2, min_repeat_share="0.75")
-    assert mine_replenishment(purchases(HISTORY), strict).item.tolist() == [B]
-    stricter = SequenceParams(min_repeaters=2, min_repeat_share="0.76")
-    assert len(mine_replenishment(purchases(HISTORY), stricter).item) == 0
+def test_consumables_need_enough_repeaters_share_and_a_regular_pace() -> None:
+    # B: 3 of 4 holders rebuy it, intervals 10, 15, 100 days: quartile spread 45 = 3 x median.
+    def consumables(share: str, spread: float) -> list[int]:
+        params = SequenceParams(min_repeaters=2, min_repeat_share=share, max_interval_spread=spread)
+        found: list[int] = mine_replenishment(purchases(HISTORY), params).item.tolist()
+        return found
+
+    assert consumables("0.75", 3.0) == [B]
+    assert consumables("0.76", 3.0) == []
+    assert consumables("0.75", 2.9) == []
 
 
 def test_empty_history_gives_empty_tables() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from fractions import Fraction
 from itertools import pairwise
@@ -119,7 +120,7 @@ def test_sequences_match_the_definition(
 @given(lines_strategy, times_strategy)
 def test_rebuy_intervals_match_the_definition(lines: list[Line], hours: list[int]) -> None:
     p = purchases(lines, hours)
-    params = SequenceParams(min_repeaters=1, min_repeat_share=0)
+    params = SequenceParams(min_repeaters=1, min_repeat_share=0, max_interval_spread=math.inf)
     found = mine_replenishment(p, params)
     expected = brute_intervals(p)
     assert found.item.tolist() == sorted(expected)

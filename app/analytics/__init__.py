@@ -1,0 +1,1 @@
+"""Pure figures for campaigns and the report: tickets, co-holding, bundles, hook products."""

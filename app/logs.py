@@ -10,8 +10,12 @@ from typing import Any
 
 import structlog
 
-SECRET_PATTERN = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
+# scheme://user:password@host, the user may be empty (redis://:password@host).
+SECRET_PATTERN = re.compile(r"(://[^:/@\s]*:)[^@\s]+@")
 SECRET_FIELDS = {"api_key", "password", "authorization", "x-api-key", "admin_api_key"}
+# Servers log through the standard library; their lines go through the same renderer.
+FOREIGN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "alembic")
+HANDLER_NAME = "cartlift"
 
 
 def redact(text: str) -> str:
@@ -30,19 +34,51 @@ def _redact_event(
     return event
 
 
-def configure_logging(level: str = "INFO", json: bool = True) -> None:
+def _formatter(json: bool) -> structlog.stdlib.ProcessorFormatter:
     renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.contextvars.merge_contextvars,
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            # Tracebacks are text too: format them first so the redaction sees them.
+            structlog.processors.format_exc_info,
+            _redact_event,
+            renderer,
+        ],
+    )
+
+
+def configure_logging(level: str = "INFO", json: bool = True) -> None:
+    """One stderr handler on the root logger renders our events and the servers' lines alike."""
+    numeric = logging.getLevelName(level.upper())
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_formatter(json))
+    handler.set_name(HANDLER_NAME)
+    root = logging.getLogger()
+    # Replace our own handler only: calling this twice must not print every line twice.
+    root.handlers = [h for h in root.handlers if h.get_name() != HANDLER_NAME] + [handler]
+    root.setLevel(numeric)
+    for name in FOREIGN_LOGGERS:
+        foreign = logging.getLogger(name)
+        if foreign.handlers:  # a handler of their own; none + no propagation means switched off
+            foreign.handlers.clear()
+            foreign.propagate = True
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _redact_event,
             structlog.processors.format_exc_info,
-            renderer,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )
 

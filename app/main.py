@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app import metrics
 from app.api import admin, health, recommend, upgrade_offers
 from app.api.deps import Resources
 from app.api.errors import install_error_handlers
@@ -25,6 +26,7 @@ log = get_logger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    """The service; without settings, reads CARTLIFT_* (InvalidSettings names a bad one)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
 
@@ -44,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await poller
             await resources.reader.store.close()
             await resources.engine.dispose()
+            metrics.forget_this_process()
 
     app = FastAPI(
         title="cartlift",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -14,6 +15,7 @@ from prometheus_client import (
     multiprocess,
 )
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus-client itself at import
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 HTTP_REQUESTS = Counter(
@@ -50,9 +52,28 @@ UPGRADE_OUTCOMES = Counter(
 )
 
 
+def multiprocess_dir() -> Path | None:
+    path = os.environ.get(MULTIPROC_ENV)
+    return Path(path) if path else None
+
+
+def wipe_multiprocess_dir(path: Path) -> None:
+    """Values left by an earlier run would be added to this one's: start from nothing."""
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink(missing_ok=True)
+
+
+def forget_this_process() -> None:
+    """Drop this worker's live gauges on shutdown; its counters stay in the totals."""
+    path = multiprocess_dir()
+    if path is not None:
+        multiprocess.mark_process_dead(os.getpid(), str(path))  # type: ignore[no-untyped-call]
+
+
 def render_latest() -> tuple[bytes, str]:
     """The exposition text; merges every worker's files when running multiprocess."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if multiprocess_dir() is not None:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST

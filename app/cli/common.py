@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.engine import make_engine
-from app.logs import redact
-from app.settings import Settings
+from app.logs import configure_logging, redact
+from app.settings import InvalidSettings, Settings, read_settings
 from app.store.base import RuleStore
 from app.store.factory import store_for_jobs
 
@@ -24,19 +26,31 @@ out = Console()  # tables and results meant for stdout
 
 
 def load_settings() -> Settings:
-    """Settings, or a clear message naming the bad variable and exit code 2."""
+    """Settings with logging configured, or a message naming the bad variable and exit code 2."""
     try:
-        return Settings()
-    except ValidationError as error:
-        for issue in error.errors():
-            name = "CARTLIFT_" + str(issue["loc"][0]).upper() if issue["loc"] else "settings"
-            console.print(f"[red]invalid setting {name}[/red]: {issue['msg']}")
+        settings = read_settings()
+    except InvalidSettings as error:
+        for line in error.lines:
+            console.print(line, style="red", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+    configure_logging(settings.log_level, settings.log_json)
+    return settings
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    console.print(f"[red]error:[/red] {redact(message)}")
+    console.print(f"[red]error:[/red] {escape(redact(message))}", soft_wrap=True)
     return typer.Exit(code)
+
+
+def run_cli(app: typer.Typer) -> None:
+    """Run the command; an unexpected error is one redacted line and exit 1, not a traceback."""
+    try:
+        app()
+    except Exception as error:  # exits were already turned into SystemExit by typer
+        if os.environ.get("CARTLIFT_LOG_LEVEL", "").upper() == "DEBUG":
+            console.print(escape(redact(traceback.format_exc())), highlight=False)
+        fail(f"{type(error).__name__}: {error}")
+        raise SystemExit(1) from None
 
 
 def run(coroutine: Awaitable[T]) -> T:

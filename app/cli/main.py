@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
+from app import metrics
 from app.cli import data, jobs
-from app.cli.common import load_settings
+from app.cli.common import load_settings, run_cli
 from app.cli.rules import rules_app
 
+WORKER_STARTUP_SECONDS = 60
 app = typer.Typer(
     name="cartlift",
     help="Cross-sell, upsell and next-sale recommendations from co-purchase rules.",
@@ -37,19 +42,38 @@ def serve(
     import uvicorn
 
     settings = load_settings()
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # Each worker writes its metrics here so /metrics adds them up, whichever answers.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cartlift-metrics-")
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-    )
+    with metrics_dir(workers):
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,  # load_settings set up JSON logging; workers redo it in create_app
+            log_level=settings.log_level.lower(),
+            access_log=False,
+            # Workers import numpy, scipy and SQLAlchemy before answering the supervisor's
+            # ping; on a busy host that takes longer than uvicorn's 5 s and they get killed.
+            timeout_worker_healthcheck=WORKER_STARTUP_SECONDS,
+        )
+
+
+@contextmanager
+def metrics_dir(workers: int) -> Iterator[None]:
+    """Each worker writes its metrics to one directory so /metrics adds them up."""
+    given = metrics.multiprocess_dir()
+    if given is not None:
+        metrics.wipe_multiprocess_dir(given)
+    if given is not None or workers == 1:
+        yield
+        return
+    path = tempfile.mkdtemp(prefix="cartlift-metrics-")
+    os.environ[metrics.MULTIPROC_ENV] = path
+    try:
+        yield
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def main() -> None:
-    app()
+    run_cli(app)

@@ -104,7 +104,22 @@ class _Read:
     matrix: BasketMatrix
     skus: list[str]
     catalog: dict[str, ProductFacts]
-    extra: list[Entry]
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What one locked run works with; `result` fills in as the phases finish."""
+
+    engine: AsyncEngine
+    store: RuleStore
+    options: RebuildOptions
+    reporter: Reporter
+    retry: DatabaseRetry
+    publish_batch: int
+    result: RebuildResult = field(default_factory=lambda: RebuildResult(ExitCode.FAILED, ""))
+
+    def timed(self, phase: str, since: float) -> None:
+        self.result.timings[f"{phase}_s"] = round(time.perf_counter() - since, 3)
 
 
 async def rebuild(
@@ -113,17 +128,20 @@ async def rebuild(
     options: RebuildOptions,
     reporter: Reporter | None = None,
     retry: DatabaseRetry | None = None,
+    publish_batch: int = PUBLISH_BATCH,
 ) -> RebuildResult:
     """Run one rebuild under the lock; every run that gets the lock is in rule_builds.
 
     Never raises for an operational failure: the result's code says what happened.
+    `publish_batch` is the number of entries per store write (and per progress step).
     """
     clock = time.perf_counter()
     policy = retry or DatabaseRetry()
+    run = _Run(engine, store, options, reporter or Silent(), policy, publish_batch)
     try:
-        await with_retry(policy, "connecting", lambda: _ping(engine))
+        await with_retry(run.retry, "connecting", lambda: _ping(engine))
         async with rebuild_lock(engine):
-            result = await _locked_rebuild(engine, store, options, reporter or Silent(), policy)
+            result = await _locked_rebuild(run)
     except LockHeld as error:
         result = RebuildResult(ExitCode.LOCKED, str(error))
     except DatabaseUnreachable as error:
@@ -137,78 +155,78 @@ async def _ping(engine: AsyncEngine) -> None:
         await conn.execute(text("SELECT 1"))
 
 
-async def _locked_rebuild(
-    engine: AsyncEngine,
-    store: RuleStore,
-    options: RebuildOptions,
-    reporter: Reporter,
-    retry: DatabaseRetry,
-) -> RebuildResult:
-    build_id = await audit.start(engine, _parameters(options))
-    result = RebuildResult(ExitCode.FAILED, "")
+async def _locked_rebuild(run: _Run) -> RebuildResult:
+    build_id = await audit.start(run.engine, _parameters(run.options))
+    result = run.result
     try:
         # Versions a killed or failed run left half-written are deleted before anything else.
-        await store.discard_unfinished()
-        await _mine_and_publish(engine, store, options, reporter, retry, result)
+        await run.store.discard_unfinished()
+        await _mine_and_publish(run)
         result.code, result.message = ExitCode.PUBLISHED, f"published version {result.version}"
     except Refused as error:
         result.code, result.message = ExitCode.REFUSED, str(error)
     except Exception as error:
         result.code, result.message = ExitCode.FAILED, f"{type(error).__name__}: {error}"
         log.error("rebuild_failed", error=result.message, exc_info=True)
-        await _discard_quietly(store)
-    await _finish_quietly(engine, build_id, result)
+        await _discard_quietly(run.store)
+    await _finish_quietly(run.engine, build_id, result)
     return result
 
 
-async def _mine_and_publish(
-    engine: AsyncEngine,
-    store: RuleStore,
-    options: RebuildOptions,
-    reporter: Reporter,
-    retry: DatabaseRetry,
-    result: RebuildResult,
-) -> None:
+async def _mine_and_publish(run: _Run) -> None:
+    options, result = run.options, run.result
     clock = time.perf_counter()
-    reporter.phase("reading orders")
+    run.reporter.phase("reading orders")
     since = datetime.now(UTC) - options.since if options.since else None
-    read = await with_retry(retry, "reading", lambda: _read(engine, options, since, result))
-    result.timings["read_s"] = round(time.perf_counter() - clock, 3)
+    read = await with_retry(run.retry, "reading", lambda: _read(run, since))
+    run.timed("read", clock)
 
     clock = time.perf_counter()
-    reporter.phase(f"mining {result.baskets:,} baskets over {result.items:,} items")
+    run.reporter.phase(f"mining {result.baskets:,} baskets over {result.items:,} items")
     thresholds = options.thresholds(max(result.baskets, 1))
     rules = mine_rules(read.matrix, thresholds)
     result.rules, result.min_count = len(rules), thresholds.min_count
-    result.timings["mine_s"] = round(time.perf_counter() - clock, 3)
-    await _guard(store, options, result)
+    run.timed("mine", clock)
+    await _guard(run.store, options, result)
 
     clock = time.perf_counter()
-    reporter.phase("building entries")
-    built = build_entries(rules, read.skus, item_counts(read.matrix), read.catalog, read.extra)
+    run.reporter.phase("reading sections")
+    context = SectionContext(catalog=read.catalog, since=since, now=datetime.now(UTC))
+    extra = await with_retry(run.retry, "sections", lambda: _sections(run.engine, context))
+    run.timed("sections", clock)
+
+    clock = time.perf_counter()
+    run.reporter.phase("building entries")
+    built = build_entries(rules, read.skus, item_counts(read.matrix), read.catalog, extra)
     result.checksum = built.checksum
-    meta = _meta(options, result, built.antecedents)
     result.version = await publish_version(
-        store, built.entries, meta, keep=options.keep, reporter=reporter, batch=PUBLISH_BATCH
+        run.store,
+        built.entries,
+        _meta(options, result, built.antecedents),
+        keep=options.keep,
+        reporter=run.reporter,
+        batch=run.publish_batch,
     )
-    result.timings["publish_s"] = round(time.perf_counter() - clock, 3)
+    run.timed("publish", clock)
 
 
-async def _read(
-    engine: AsyncEngine, options: RebuildOptions, since: datetime | None, result: RebuildResult
-) -> _Read:
-    """Everything the run needs from the database; safe to repeat after a lost connection."""
-    lines = await read_lines(engine, options.scope, since)
-    catalog_by_id = await read_catalog(engine)
+async def _read(run: _Run, since: datetime | None) -> _Read:
+    """The baskets and the catalog; safe to repeat after a lost connection."""
+    lines = await read_lines(run.engine, run.options.scope, since)
+    catalog_by_id = await read_catalog(run.engine)
     product_ids, codes = compact_codes(lines.product_ids)
     skus = [catalog_by_id[pid].sku for pid in product_ids.tolist()]
     matrix = encode_baskets(lines.basket_ids, codes, len(skus))
-    result.orders, result.baskets, result.items = lines.orders, matrix.shape[0], len(skus)
-    del lines, codes  # the largest arrays of the run: the matrix replaces them before mining
+    run.result.orders, run.result.baskets, run.result.items = (
+        lines.orders, matrix.shape[0], len(skus)
+    )  # fmt: skip
     catalog = {facts.sku: facts for facts in catalog_by_id.values()}
-    context = SectionContext(catalog=catalog, since=since, now=datetime.now(UTC))
-    extra = [entry for section in SECTIONS for entry in await section(engine, context)]
-    return _Read(matrix, skus, catalog, extra)
+    return _Read(matrix, skus, catalog)
+
+
+async def _sections(engine: AsyncEngine, context: SectionContext) -> list[Entry]:
+    # Run after mining, when the order lines are freed: sections read their own copy.
+    return [entry for section in SECTIONS for entry in await section(engine, context)]
 
 
 async def _guard(store: RuleStore, options: RebuildOptions, result: RebuildResult) -> None:

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import metrics
-from app.api import admin, health, recommend, upgrade_offers
+from app.api import admin, health, next_sale, recommend, upgrade_offers
 from app.api.deps import Resources
 from app.api.errors import install_error_handlers
 from app.db.engine import make_engine
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(RequestContext)
-    for module in (recommend, upgrade_offers, admin, health):
+    for module in (recommend, upgrade_offers, next_sale, admin, health):
         app.include_router(module.router)
     return app
 

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.jobs.next_sale_section import next_sale_section
 from app.jobs.plans_section import plans_section
 from app.serving.snapshot import ProductFacts
 
@@ -29,4 +30,4 @@ class SectionContext:
 
 Section = Callable[[AsyncEngine, SectionContext], Awaitable[list[Entry]]]
 
-SECTIONS: tuple[Section, ...] = (plans_section,)
+SECTIONS: tuple[Section, ...] = (plans_section, next_sale_section)

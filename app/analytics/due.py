@@ -1,0 +1,152 @@
+"""Next-sale mailings due on one day, for a mail tool to pick up (`campaign next-sale --on`).
+
+The same timing as GET /next-sale, computed for every customer at once: from the last
+purchase of each SKU a customer bought,
+
+- a follow-up B of A is due on A's date + B's median delay (half days round up), unless
+  the customer holds B already;
+- a consumable A is due again on A's date + its median rebuy interval.
+
+A SKU due twice for one customer keeps its best reason (higher confidence or rebuy share).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+from numpy.typing import NDArray
+
+from app.analytics.history import GUEST, History
+from app.mining.sequences import Replenishment, SequenceTable
+
+Int64s = NDArray[np.int64]
+Floats = NDArray[np.float64]
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+@dataclass(frozen=True)
+class DueRow:
+    customer_id: str
+    sku: str
+    send_on: date
+    kind: str  # next_sale | replenishment
+    because: str
+    score: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class _LastPurchases:
+    """Last purchase day of every (customer, item), sorted by (item, day)."""
+
+    customer: Int64s
+    item: Int64s
+    day: Int64s
+
+    def on(self, items: Int64s, days: Int64s) -> tuple[Int64s, Int64s]:
+        """(query index, row) for every row whose item and day match a query."""
+        span = int(max(self.day.max(initial=0), days.max(initial=0))) + 1
+        keys = self.item * span + self.day
+        wanted = items * span + days
+        low, high = np.searchsorted(keys, wanted), np.searchsorted(keys, wanted, side="right")
+        lengths = high - low
+        query = np.repeat(np.arange(len(wanted), dtype=np.int64), lengths)
+        offsets = np.arange(len(query)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        return query, (np.repeat(low, lengths) + offsets).astype(np.int64)
+
+    def holds(self, customers: Int64s, items: Int64s, n_items: int) -> NDArray[np.bool_]:
+        keys = np.sort(self.customer * n_items + self.item)
+        wanted = customers * n_items + items
+        found = np.searchsorted(keys, wanted)
+        held: NDArray[np.bool_] = (found < len(keys)) & (
+            keys[np.minimum(found, max(len(keys) - 1, 0))] == wanted
+        )
+        return held
+
+
+def due_on(
+    history: History,
+    sequences: SequenceTable,
+    refills: Replenishment,
+    day: date,
+    available: Collection[str],
+) -> list[DueRow]:
+    """Rows due on `day`, one per (customer, SKU), by customer id then score."""
+    last = _last_purchases(history)
+    target = day.toordinal() - EPOCH_ORDINAL
+    found = [*_follow_ups_due(history, last, sequences, target),
+             *_refills_due(history, last, refills, target)]  # fmt: skip
+    best: dict[tuple[int, str], DueRow] = {}
+    for customer, row in found:
+        key = (customer, row.sku)
+        if row.sku in available and (key not in best or row.score > best[key].score):
+            best[key] = row
+    return [best[key] for key in sorted(best, key=lambda k: (k[0], -best[k].score, k[1]))]
+
+
+def _last_purchases(history: History) -> _LastPurchases:
+    customer = history.order_customer[history.line_order]
+    known = customer != GUEST
+    item = history.line_item[known].astype(np.int64)
+    customer, day = customer[known], history.order_days()[history.line_order][known]
+    keys = np.unique(customer * history.n_items + item)
+    last = np.full(len(keys), np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(last, np.searchsorted(keys, customer * history.n_items + item), day)
+    customer, item = keys // max(history.n_items, 1), keys % max(history.n_items, 1)
+    order = np.lexsort((last, item))
+    return _LastPurchases(customer[order], item[order], last[order])
+
+
+def _delay(days: Floats) -> Int64s:
+    """Half days round up, as in the API."""
+    rounded: Int64s = np.floor(days + 0.5).astype(np.int64)
+    return rounded
+
+
+def _follow_ups_due(
+    history: History, last: _LastPurchases, table: SequenceTable, target: int
+) -> list[tuple[int, DueRow]]:
+    delay = _delay(table.delays.median)
+    rule, row = last.on(table.antecedent.astype(np.int64), target - delay)
+    customers, offer = last.customer[row], table.consequent[rule].astype(np.int64)
+    fresh = ~last.holds(customers, offer, history.n_items)
+    confidence = table.confidence
+    found = []
+    for k, r in zip(rule[fresh].tolist(), row[fresh].tolist(), strict=True):
+        a, b, days = history.skus[table.antecedent[k]], history.skus[table.consequent[k]], delay[k]
+        reason = (
+            f"bought {a} on {_date(int(last.day[r]))}; {round(confidence[k] * 100)} % of "
+            f"customers who do buy {b} next, typically {days} days later"
+        )
+        found.append((int(last.customer[r]), DueRow(
+            history.name_of(int(last.customer[r])), b, _date(target), "next_sale", a,
+            float(confidence[k]), reason,
+        )))  # fmt: skip
+    return found
+
+
+def _refills_due(
+    history: History, last: _LastPurchases, refills: Replenishment, target: int
+) -> list[tuple[int, DueRow]]:
+    delay = _delay(refills.delays.median)
+    refill, row = last.on(refills.item.astype(np.int64), target - delay)
+    share = refills.repeat_share
+    found = []
+    for k, r in zip(refill.tolist(), row.tolist(), strict=True):
+        sku, days = history.skus[refills.item[k]], delay[k]
+        reason = (
+            f"bought {sku} on {_date(int(last.day[r]))}; {round(share[k] * 100)} % of its "
+            f"buyers rebuy it, typically every {days} days"
+        )
+        found.append((int(last.customer[r]), DueRow(
+            history.name_of(int(last.customer[r])), sku, _date(target), "replenishment", sku,
+            float(share[k]), reason,
+        )))  # fmt: skip
+    return found
+
+
+def _date(day: int) -> date:
+    return date.fromordinal(EPOCH_ORDINAL + day)

@@ -1,0 +1,249 @@
+"""GET and POST /next-sale: what to send a customer after their purchases, and on which day."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Sequence
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from app import metrics
+from app.api.deps import ClientKey, ReaderDep, VersionDep
+from app.api.errors import problem_responses
+from app.serving.guard import StoreUnavailable
+from app.serving.next_sale import (
+    Kind,
+    NextSalePlan,
+    Offer,
+    Strategy,
+    plan_next_sale,
+    popular_offers,
+)
+from app.serving.reader import LoadedVersion, RuleReader
+from app.serving.sequence_entries import Purchase, decode_customer, decode_sequence
+from app.store import keys
+
+router = APIRouter(tags=["next sale"])
+UNKNOWN_CUSTOMER = "unknown customer (no purchases published for this id): popular items instead"
+STORE_DOWN = "rule store unavailable: popular items instead"
+RESPONSE_EXAMPLE: dict[str, Any] = {
+    "request_id": "4f6c0a8e2b1d4c3e",
+    "model_version": 12,
+    "customer_id": "2769",
+    "strategy": "sequences",
+    "reason": None,
+    "items": [
+        {
+            "sku": "tv-wall-mount",
+            "name": "TV wall mount",
+            "price": 39.9,
+            "kind": "next_sale",
+            "send_on": "2026-11-01",
+            "score": 0.4,
+            "because": ["tv-32"],
+            "evidence": {
+                "customers": 231,
+                "support": 0.0287,
+                "confidence": 0.4,
+                "lift": 1.76,
+                "median_days": 12.0,
+                "q1_days": 8.0,
+                "q3_days": 16.0,
+            },
+        }
+    ],
+}
+
+
+def purchase_day(value: object) -> object:
+    """A date, or the UTC date of an ISO 8601 timestamp (naive timestamps are UTC)."""
+    if isinstance(value, str) and len(value) > 10:
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("expected a date (YYYY-MM-DD) or an ISO 8601 timestamp") from None
+    if isinstance(value, datetime):
+        return (value.astimezone(UTC) if value.tzinfo else value).date()
+    return value
+
+
+PurchaseDay = Annotated[date, BeforeValidator(purchase_day)]
+
+
+class PurchaseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sku: str = Field(min_length=1, max_length=128, examples=["tv-32"])
+    at: PurchaseDay = Field(
+        description="Purchase date, or an ISO 8601 timestamp whose UTC date is used",
+        examples=["2026-10-20"],
+    )
+
+
+class NextSaleRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "purchases": [
+                        {"sku": "tv-32", "at": "2026-10-20"},
+                        {"sku": "candle-single", "at": "2026-10-02T18:30:00Z"},
+                    ],
+                    "limit": 3,
+                    "as_of": "2026-10-25",
+                }
+            ]
+        },
+    )
+    purchases: list[PurchaseIn] = Field(max_length=100)
+    limit: int = Field(default=3, ge=1, le=50)
+    as_of: date | None = Field(default=None, description="The day to plan from; default today")
+
+
+class Evidence(BaseModel):
+    """Sequential rule figures (next_sale) or rebuy figures (replenishment)."""
+
+    customers: int = Field(description="Customers behind the figure")
+    support: float | None = None
+    confidence: float | None = None
+    lift: float | None = None
+    repeat_share: float | None = Field(default=None, description="Holders who rebuy the item")
+    median_days: float
+    q1_days: float
+    q3_days: float
+
+
+class NextSaleItem(BaseModel):
+    sku: str
+    name: str
+    price: float | None
+    kind: Kind
+    send_on: date
+    score: float
+    because: list[str]
+    evidence: Evidence | None = None
+
+
+class NextSaleResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [RESPONSE_EXAMPLE]})
+    request_id: str
+    model_version: int
+    customer_id: str | None
+    strategy: Strategy
+    reason: str | None = None
+    items: list[NextSaleItem]
+
+
+@router.get(
+    "/next-sale",
+    dependencies=[ClientKey],
+    responses=problem_responses(401, 422, 503),
+    summary="Next items to offer a known customer, with the day to send each",
+)
+async def next_sale_for_customer(
+    request: Request,
+    reader: ReaderDep,
+    loaded: VersionDep,
+    customer_id: Annotated[str, Query(min_length=1, max_length=128, examples=["2769"])],
+    limit: Annotated[int, Query(ge=1, le=50)] = 3,
+    as_of: Annotated[date | None, Query(description="The day to plan from; default today")] = None,
+) -> NextSaleResponse:
+    today = as_of or datetime.now(UTC).date()
+    try:
+        [raw] = await _fetch(reader, loaded, [keys.customer_purchases(customer_id)])
+    except StoreUnavailable:
+        return _respond(request, loaded, customer_id, _fallback(loaded, today, limit, STORE_DOWN))
+    if raw is None:
+        plan = _fallback(loaded, today, limit, UNKNOWN_CUSTOMER)
+    else:
+        entry = decode_customer(raw)
+        plan = plan_next_sale(
+            entry.purchases, entry.sequences, loaded.catalog, loaded.popular, today, limit
+        )
+    return _respond(request, loaded, customer_id, plan)
+
+
+@router.post(
+    "/next-sale",
+    dependencies=[ClientKey],
+    responses=problem_responses(401, 413, 422, 503),
+    summary="Next items to offer after the given purchases, with the day to send each",
+)
+async def next_sale_for_purchases(
+    body: NextSaleRequest, request: Request, reader: ReaderDep, loaded: VersionDep
+) -> NextSaleResponse:
+    today = body.as_of or datetime.now(UTC).date()
+    purchases = [Purchase(p.sku, p.at) for p in body.purchases]
+    skus = list(dict.fromkeys(p.sku for p in purchases))
+    known = [sku for sku in skus if sku in loaded.catalog]
+    if len(known) < len(skus):
+        metrics.UNKNOWN_SKUS.inc(len(skus) - len(known))
+    try:
+        raw = await _fetch(reader, loaded, [keys.sequence_rules(sku) for sku in known])
+    except StoreUnavailable:
+        return _respond(request, loaded, None, _fallback(loaded, today, body.limit, STORE_DOWN))
+    sequences = {
+        sku: decode_sequence(value) for sku, value in zip(known, raw, strict=True) if value
+    }
+    plan = plan_next_sale(purchases, sequences, loaded.catalog, loaded.popular, today, body.limit)
+    return _respond(request, loaded, None, plan)
+
+
+def _fetch(
+    reader: RuleReader, loaded: LoadedVersion, names: Sequence[str]
+) -> Awaitable[list[bytes | None]]:
+    """The one store round trip of a request, under the deadline and circuit breaker."""
+    return reader.guard.call(reader.store.fetch(loaded.version, names))
+
+
+def _fallback(loaded: LoadedVersion, today: date, limit: int, reason: str) -> NextSalePlan:
+    offers = popular_offers({}, loaded.catalog, loaded.popular, today, limit)
+    return NextSalePlan("popular", offers, reason)
+
+
+def _respond(
+    request: Request, loaded: LoadedVersion, customer_id: str | None, plan: NextSalePlan
+) -> NextSaleResponse:
+    metrics.STRATEGY.labels("next_sale", plan.strategy).inc()
+    if not plan.offers:
+        metrics.EMPTY_ANSWERS.labels("next_sale").inc()
+    return NextSaleResponse(
+        request_id=request.state.request_id,
+        model_version=loaded.version,
+        customer_id=customer_id,
+        strategy=plan.strategy,
+        reason=plan.reason,
+        items=[_item(offer, loaded) for offer in plan.offers],
+    )
+
+
+def _item(offer: Offer, loaded: LoadedVersion) -> NextSaleItem:
+    facts = loaded.catalog[offer.sku]
+    return NextSaleItem(
+        sku=offer.sku,
+        name=facts.name,
+        price=facts.price,
+        kind=offer.kind,
+        send_on=offer.send_on,
+        score=round(offer.score, 6),
+        because=list(offer.because),
+        evidence=_evidence(offer),
+    )
+
+
+def _evidence(offer: Offer) -> Evidence | None:
+    if offer.follow_up is not None:
+        f = offer.follow_up
+        return Evidence(
+            customers=f.count, support=f.support, confidence=f.confidence, lift=f.lift,
+            median_days=f.median_days, q1_days=f.q1_days, q3_days=f.q3_days,
+        )  # fmt: skip
+    if offer.refill is not None:
+        r = offer.refill
+        return Evidence(
+            customers=r.repeaters, repeat_share=r.repeat_share,
+            median_days=r.median_days, q1_days=r.q1_days, q3_days=r.q3_days,
+        )  # fmt: skip
+    return None

@@ -1,0 +1,312 @@
+"""GET and POST /next-sale over HTTP on Postgres and Redis: timing, evidence, errors, outages."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from app.db.engine import make_engine
+from app.demo.shop import DemoFiles
+from app.jobs.rebuild import ExitCode, RebuildOptions, rebuild
+from app.main import create_app
+from app.serving.sequence_entries import CustomerEntry, decode_customer, decode_sequence
+from app.store import keys
+from app.store.redis_store import RedisRuleStore
+from tests.conftest import REDIS_URL, _truncate, fresh_redis, import_demo, serving, settings_for
+
+RELAY_PORT = 8511
+TVS = ("tv-27", "tv-32", "tv-43")
+
+
+@dataclass(frozen=True)
+class Published:
+    database_url: str
+    redis: Redis
+    version: int
+
+
+@pytest.fixture(scope="module")
+async def published(postgres_url: str, demo_files: DemoFiles) -> AsyncIterator[Published]:
+    """The demo shop imported into Postgres and published to Redis once for the module."""
+    engine = make_engine(postgres_url)
+    await _truncate(engine)
+    await import_demo(engine, demo_files)
+    async with fresh_redis() as client:
+        result = await rebuild(engine, RedisRuleStore(client), RebuildOptions(min_count=5))
+        assert result.code is ExitCode.PUBLISHED and result.version, result.message
+        yield Published(postgres_url, client, result.version)
+    await _truncate(engine)
+    await engine.dispose()
+
+
+@asynccontextmanager
+async def api(
+    published: Published, tmp_path: Path, redis_url: str | None = REDIS_URL, **extra: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = settings_for(
+        published.database_url, redis_url, tmp_path, log_level="WARNING", **extra
+    )
+    async with serving(create_app(settings)) as client:
+        yield client
+
+
+async def entry(published: Published, name: str) -> bytes:
+    raw = await published.redis.get(keys.versioned(published.version, name))
+    assert isinstance(raw, bytes), name
+    return raw
+
+
+async def tv_buyer(published: Published) -> tuple[str, CustomerEntry]:
+    """A customer whose latest purchase is a TV and who has no wall mount."""
+    prefix = keys.versioned(published.version, keys.customer_purchases(""))
+    async for key in published.redis.scan_iter(match=prefix + "*", count=500):
+        raw = await published.redis.get(key)
+        assert isinstance(raw, bytes)
+        customer = decode_customer(raw)
+        skus = [p.sku for p in customer.purchases]
+        if skus[0] in TVS and "tv-wall-mount" not in skus:
+            return key.decode()[len(prefix) :], customer
+    raise AssertionError("the demo shop has no TV buyer without a wall mount")
+
+
+def items(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {item["sku"]: item for item in answer["items"]}
+
+
+async def test_post_offers_the_wall_mount_the_median_delay_after_a_tv(
+    published: Published, tmp_path: Path
+) -> None:
+    tv = decode_sequence(await entry(published, keys.sequence_rules("tv-32")))
+    rule = next(f for f in tv.follow_ups if f.sku == "tv-wall-mount")
+    bought, today = date(2026, 10, 1), date(2026, 10, 3)
+    # 19:45 in Paris is still 1 October in UTC.
+    bought_at = {"sku": "tv-32", "at": "2026-10-01T19:45:00+02:00"}
+    body = {"purchases": [bought_at], "limit": 3, "as_of": today.isoformat()}
+    async with api(published, tmp_path) as client:
+        response = await client.post("/next-sale", json=body)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    mount = items(answer)["tv-wall-mount"]
+    assert mount["kind"] == "next_sale" and mount["because"] == ["tv-32"]
+    assert mount["send_on"] == (bought + timedelta(days=round(rule.median_days))).isoformat()
+    evidence = mount["evidence"]
+    assert (evidence["confidence"], evidence["median_days"]) == (rule.confidence, rule.median_days)
+    assert evidence["customers"] == rule.count and evidence["lift"] == rule.lift
+    assert answer["model_version"] == published.version and answer["customer_id"] is None
+
+
+async def test_get_plans_from_the_customers_published_purchases(
+    published: Published, tmp_path: Path
+) -> None:
+    customer_id, customer = await tv_buyer(published)
+    tv = customer.purchases[0]
+    async with api(published, tmp_path) as client:
+        response = await client.get(
+            "/next-sale", params={"customer_id": customer_id, "as_of": tv.on.isoformat()}
+        )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["customer_id"] == customer_id and answer["strategy"] in ("sequences", "mixed")
+    mount = items(answer)["tv-wall-mount"]
+    held = {p.sku for p in customer.purchases}
+    assert mount["because"][0] in held and mount["send_on"] > tv.on.isoformat()
+    assert not held & {i["sku"] for i in answer["items"] if i["kind"] != "replenishment"}
+
+
+async def test_items_already_bought_are_not_offered_again(
+    published: Published, tmp_path: Path
+) -> None:
+    bought = [{"sku": "tv-32", "at": "2026-10-01"}, {"sku": "tv-wall-mount", "at": "2026-10-02"}]
+    async with api(published, tmp_path) as client:
+        response = await client.post(
+            "/next-sale", json={"purchases": bought, "limit": 10, "as_of": "2026-10-03"}
+        )
+    assert response.status_code == 200
+    assert "tv-wall-mount" not in items(response.json())
+
+
+async def test_a_consumable_comes_back_at_its_rebuy_interval(
+    published: Published, tmp_path: Path
+) -> None:
+    refill = decode_sequence(await entry(published, keys.sequence_rules("candle-single"))).refill
+    assert refill is not None
+    body = {"purchases": [{"sku": "candle-single", "at": "2026-09-01"}], "as_of": "2026-09-02"}
+    async with api(published, tmp_path) as client:
+        answer = (await client.post("/next-sale", json=body)).json()
+    candle = items(answer)["candle-single"]
+    assert candle["kind"] == "replenishment"
+    due = date(2026, 9, 1) + timedelta(days=round(refill.median_days))
+    assert candle["send_on"] == due.isoformat()
+    assert candle["evidence"]["repeat_share"] == refill.repeat_share
+
+
+async def test_an_unknown_customer_gets_popular_follow_ups_and_a_reason(
+    published: Published, tmp_path: Path
+) -> None:
+    async with api(published, tmp_path) as client:
+        response = await client.get("/next-sale", params={"customer_id": "nobody", "limit": 4})
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["strategy"] == "popular" and len(answer["items"]) == 4
+    assert answer["reason"].startswith("unknown customer")
+    assert {item["kind"] for item in answer["items"]} == {"popular"}
+
+
+@pytest.mark.parametrize(
+    ("method", "request_args", "field"),
+    [
+        ("POST", {"json": {"purchases": [{"sku": "tv-32", "at": "2026-13-01"}]}}, "purchases.0.at"),
+        ("POST", {"json": {"purchases": [{"sku": "tv-32", "at": "1 Oct"}]}}, "purchases.0.at"),
+        ("POST", {"json": {"purchases": [], "as_of": "yesterday"}}, "as_of"),
+        ("GET", {"params": {"customer_id": "7", "as_of": "2026-02-30"}}, "as_of"),
+        ("GET", {"params": {"limit": 3}}, "customer_id"),
+        ("GET", {"params": {"customer_id": "7", "limit": 0}}, "limit"),
+    ],
+)
+async def test_malformed_input_is_a_422_naming_the_field(
+    published: Published, tmp_path: Path, method: str, request_args: dict[str, Any], field: str
+) -> None:
+    async with api(published, tmp_path) as client:
+        response = await client.request(method, "/next-sale", **request_args)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"].startswith(field + ":")
+
+
+async def test_the_api_key_is_required_when_configured(
+    published: Published, tmp_path: Path
+) -> None:
+    async with api(published, tmp_path, api_keys="k1") as client:
+        denied = await client.get("/next-sale", params={"customer_id": "7"})
+        allowed = await client.get(
+            "/next-sale", params={"customer_id": "7"}, headers={"X-API-Key": "k1"}
+        )
+    assert denied.status_code == 401 and allowed.status_code == 200
+    assert denied.headers["content-type"] == "application/problem+json"
+
+
+async def test_without_any_published_version_the_answer_is_503_with_retry_after(
+    published: Published, tmp_path: Path
+) -> None:
+    async with api(published, tmp_path, redis_url=None) as client:  # an empty snapshot folder
+        response = await client.get("/next-sale", params={"customer_id": "7"})
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+
+
+class CountingRelay:
+    """A TCP relay to the test Redis that counts the commands touching a version's entries.
+
+    Cutting it is a real outage for the app behind it.
+    """
+
+    def __init__(self) -> None:
+        upstream = urlsplit(REDIS_URL)
+        self.url = f"redis://127.0.0.1:{RELAY_PORT}{upstream.path}"
+        self._upstream = (upstream.hostname or "127.0.0.1", upstream.port or 6379)
+        self._writers: list[asyncio.StreamWriter] = []
+        self._server: asyncio.Server | None = None
+        self.versioned_commands = 0
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", RELAY_PORT)
+
+    async def cut(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for writer in self._writers:
+            writer.close()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self._upstream)
+        self._writers += [writer, up_writer]
+        await asyncio.gather(
+            self._requests(reader, up_writer), _pipe(up_reader, writer), return_exceptions=True
+        )
+
+    async def _requests(self, source: asyncio.StreamReader, target: asyncio.StreamWriter) -> None:
+        """Forward RESP commands one by one, counting those that name a versioned key."""
+        try:
+            while header := await source.readline():
+                command = [header]
+                for _ in range(int(header[1:]) if header.startswith(b"*") else 0):
+                    size = await source.readline()
+                    command += [size, await source.readexactly(int(size[1:]) + 2)]
+                if any(part.startswith(b"cartlift:v") for part in command):
+                    self.versioned_commands += 1
+                target.write(b"".join(command))
+                await target.drain()
+        finally:
+            target.close()
+
+
+async def _pipe(source: asyncio.StreamReader, target: asyncio.StreamWriter) -> None:
+    try:
+        while data := await source.read(65536):
+            target.write(data)
+            await target.drain()
+    finally:
+        target.close()
+
+
+async def test_each_request_reads_the_store_at_most_once(
+    published: Published, tmp_path: Path
+) -> None:
+    customer_id, _ = await tv_buyer(published)
+    relay = CountingRelay()
+    await relay.start()
+    try:
+        async with api(published, tmp_path, redis_url=relay.url) as client:
+            bought = [{"sku": sku, "at": "2026-10-01"} for sku in (*TVS, "candle-single")]
+            for request in (
+                client.get("/next-sale", params={"customer_id": customer_id}),
+                client.post("/next-sale", json={"purchases": bought}),
+            ):
+                before = relay.versioned_commands
+                assert (await request).status_code == 200
+                assert relay.versioned_commands - before == 1
+    finally:
+        await relay.cut()
+
+
+async def test_a_store_outage_falls_back_to_popular_items_never_a_500(
+    published: Published, tmp_path: Path
+) -> None:
+    relay = CountingRelay()
+    await relay.start()
+    try:
+        async with api(published, tmp_path, redis_url=relay.url, breaker_failures=100) as client:
+            await relay.cut()
+            bought = [{"sku": "tv-32", "at": "2026-10-01"}]
+            answers = [
+                await client.get("/next-sale", params={"customer_id": "7"}),
+                await client.post("/next-sale", json={"purchases": bought}),
+            ]
+    finally:
+        await relay.cut()
+    for response in answers:
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert answer["strategy"] == "popular" and answer["items"]
+        assert answer["reason"].startswith("rule store unavailable")
+
+
+def test_openapi_declares_both_forms_with_their_response_model() -> None:
+    schema = create_app(settings_for("sqlite+aiosqlite:///:memory:", None, Path("."))).openapi()
+    for method in ("get", "post"):
+        operation = schema["paths"]["/next-sale"][method]
+        ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert ok == {"$ref": "#/components/schemas/NextSaleResponse"}
+        assert {"422", "503"} <= set(operation["responses"])
+    assert schema["components"]["schemas"]["NextSaleResponse"]["examples"]
+    assert schema["components"]["schemas"]["NextSaleRequest"]["examples"]

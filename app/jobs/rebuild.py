@@ -166,7 +166,7 @@ async def _locked_rebuild(run: _Run) -> RebuildResult:
     except Refused as error:
         result.code, result.message = ExitCode.REFUSED, str(error)
     except Exception as error:
-        result.code, result.message = ExitCode.FAILED, f"{type(error).__name__}: {error}"
+        result.code, result.message = ExitCode.FAILED, _failure(error)
         log.error("rebuild_failed", error=result.message, exc_info=True)
         await _discard_quietly(run.store)
     await _finish_quietly(run.engine, build_id, result)
@@ -250,6 +250,16 @@ async def _current_rule_count(store: RuleStore) -> int:
         return 0
     [raw] = await store.fetch(version, [keys.META])
     return int(snapshot.decode_meta(raw).get("rules", 0)) if raw else 0
+
+
+def _failure(error: Exception) -> str:
+    message = f"{type(error).__name__}: {error}"
+    if "maxmemory" in message:
+        # Redis under noeviction refuses writes instead of dropping live rules: say so plainly.
+        return (
+            f"the rule store is out of memory (maxmemory reached), nothing was evicted: {message}"
+        )
+    return message
 
 
 async def _discard_quietly(store: RuleStore) -> None:

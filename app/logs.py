@@ -34,6 +34,14 @@ def _redact_event(
     return event
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to sys.stderr as it is at each line: test runners and tools swap it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def _formatter(json: bool) -> structlog.stdlib.ProcessorFormatter:
     renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     return structlog.stdlib.ProcessorFormatter(
@@ -56,7 +64,7 @@ def _formatter(json: bool) -> structlog.stdlib.ProcessorFormatter:
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
     """One stderr handler on the root logger renders our events and the servers' lines alike."""
     numeric = logging.getLevelName(level.upper())
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(_formatter(json))
     handler.set_name(HANDLER_NAME)
     root = logging.getLogger()

@@ -116,8 +116,7 @@ async def served(store: RuleStore) -> tuple[int | None, dict[str, bytes | None]]
 
 async def orphans(client: Redis) -> set[str]:
     """Version keys that belong to no sealed version (what a broken run leaves behind)."""
-    members: list[bytes] = await client.zrange(keys.VERSIONS, 0, -1)
-    sealed = {int(member) for member in members}
+    sealed = set(await RedisRuleStore(client).versions())
     found = set()
     async for key in client.scan_iter(match=f"{keys.PREFIX}:v*", count=1000):
         versioned = VERSIONED_KEY.match(key.decode())

@@ -27,7 +27,6 @@ from app.cli.common import console, fail, load_settings, out, run_with_store
 from app.db.models import RuleBuild
 from app.jobs.rebuild import ExitCode, RebuildOptions, RebuildResult, rebuild
 from app.jobs.retry import DatabaseRetry
-from app.logs import configure_logging
 from app.settings import Settings
 from app.store.base import RuleStore, StoreError, UnknownVersion
 
@@ -79,7 +78,6 @@ def rebuild_command(
     summary line goes to stdout whatever the outcome.
     """
     settings = load_settings()
-    configure_logging(settings.log_level, settings.log_json)
     try:
         options = RebuildOptions(
             scope=scope,
@@ -104,7 +102,7 @@ def _emit_summary(result: RebuildResult) -> None:
     sys.stdout.write(orjson.dumps({"event": "rebuild", **result.summary()}).decode() + "\n")
     sys.stdout.flush()
     if result.code is not ExitCode.PUBLISHED:
-        console.print(f"[yellow]{escape(result.message)}[/yellow]")
+        console.print(f"[yellow]{escape(result.message)}[/yellow]", soft_wrap=True)
     raise typer.Exit(int(result.code))
 
 
@@ -197,7 +195,7 @@ def builds(limit: Annotated[int, typer.Option(min=1, help="How many runs")] = 10
     table = Table("id", "started", "status", "version", "orders", "rules", "seconds", "error")
     for row in run_with_store(settings, recent):
         seconds = (row.finished_at - row.started_at).total_seconds() if row.finished_at else None
-        took = f"{seconds:.1f}" if seconds else "-"
+        took = f"{seconds:.1f}" if seconds is not None else "-"
         table.add_row(
             str(row.id), f"{row.started_at:%Y-%m-%d %H:%M:%S}", row.status,
             str(row.version or "-"), str(row.orders_read), str(row.rules), took,

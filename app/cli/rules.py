@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -15,17 +16,28 @@ from app.serving import snapshot
 from app.serving.export import FORMATS, antecedent_of, rule_rows, write_rules
 from app.serving.snapshot import RuleHit
 from app.store import keys
-from app.store.base import RuleStore, StoreError
+from app.store.base import RuleStore, StoreError, UnknownVersion
 
 rules_app = typer.Typer(help="Inspect the published rules.", no_args_is_help=True)
 FETCH_BATCH = 1_000
+PAIR_SEPARATOR = "|"
 
 
 async def _version(store: RuleStore, version: int | None) -> int:
     chosen = version if version is not None else await store.current_version()
     if chosen is None:
         raise StoreError("no rule version has been published yet (run cartlift rebuild)")
+    held = await store.versions()
+    if chosen not in held:
+        listed = ", ".join(map(str, held)) or "none"
+        raise UnknownVersion(f"version {chosen} is not held by the store (held: {listed})")
     return chosen
+
+
+def _antecedent_entry(antecedent: str) -> str:
+    """`roses` names one item's rules; `roses|card` the rules of that pair, in any order."""
+    first, separator, second = antecedent.partition(PAIR_SEPARATOR)
+    return keys.pair_rules(first, second) if separator else keys.item_rules(antecedent)
 
 
 async def _all_rules(store: RuleStore, version: int) -> list[tuple[str, list[RuleHit]]]:
@@ -69,15 +81,15 @@ def export(
 
 @rules_app.command("show")
 def show(
-    sku: Annotated[str, typer.Argument(help="The item whose rules to show")],
+    sku: Annotated[str, typer.Argument(help="The item whose rules to show, or two joined by |")],
     version: Annotated[int | None, typer.Option(help="Version; default the current")] = None,
 ) -> None:
-    """The rules that fire when SKU is in the cart."""
+    """The rules that fire when SKU (or the pair A|B) is in the cart, best first."""
     settings = load_settings()
 
     async def fetch(_engine: AsyncEngine, store: RuleStore) -> list[RuleHit]:
         chosen = await _version(store, version)
-        [raw] = await store.fetch(chosen, [keys.item_rules(sku)])
+        [raw] = await store.fetch(chosen, [_antecedent_entry(sku)])
         return snapshot.decode_rules(raw) if raw else []
 
     try:
@@ -86,13 +98,18 @@ def show(
         raise fail(str(error)) from None
     if not hits:
         raise fail(f"no rules fire for {sku!r}")
-    table = Table("then", "confidence", "lift", "support", "count", title=f"{sku} →")
+    table = Table(
+        "then", "confidence", "lift", "support", "leverage", "conviction", "count",
+        title=f"{sku} →",
+    )  # fmt: skip
     for hit in hits:
         table.add_row(
             hit.consequent,
             f"{hit.confidence:.3f}",
             f"{hit.lift:.2f}",
             f"{hit.support:.4f}",
+            f"{hit.leverage:.4f}",
+            "inf" if math.isinf(hit.conviction) else f"{hit.conviction:.2f}",
             str(hit.count),
         )
     out.print(table)

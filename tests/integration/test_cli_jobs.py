@@ -12,11 +12,10 @@ from typing import Any
 
 import orjson
 import pytest
-from click.testing import Result
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from app.cli.main import app
 from app.demo.shop import DemoFiles
@@ -30,7 +29,7 @@ MIN_COUNT = ("--min-count", "5")
 
 async def cartlift(env: dict[str, str], *args: str) -> Result:
     runner = CliRunner()
-    return await asyncio.to_thread(runner.invoke, app, list(args), env=env)
+    return await asyncio.to_thread(lambda: runner.invoke(app, list(args), env=env))
 
 
 def summary_of(result: Result) -> dict[str, Any]:

@@ -178,7 +178,7 @@ def rollback(
         target = run_with_store(settings, flip)
     except (UnknownVersion, StoreError) as error:
         raise fail(str(error)) from None
-    console.print(f"now serving version {target}")
+    console.print(f"now serving version {target}", soft_wrap=True)
 
 
 def builds(limit: Annotated[int, typer.Option(min=1, help="How many runs")] = 10) -> None:

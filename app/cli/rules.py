@@ -76,7 +76,7 @@ def export(
         return
     with open(output, "w", encoding="utf-8", newline="") as handle:
         written = write_rules(rule_rows(entries), handle, fmt)
-    console.print(f"wrote {written} rules to {output}")
+    console.print(f"wrote {written} rules to {output}", soft_wrap=True, markup=False)
 
 
 @rules_app.command("show")

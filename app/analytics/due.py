@@ -73,8 +73,12 @@ def due_on(
     refills: Replenishment,
     day: date,
     available: Collection[str],
+    min_score: float = 0.0,
 ) -> list[DueRow]:
-    """Rows due on `day`, one per (customer, SKU), by customer id then score."""
+    """Rows due on `day` scoring at least `min_score`, one per (customer, SKU).
+
+    Ordered by customer id, then score (confidence, or the rebuy share) descending.
+    """
     last = _last_purchases(history)
     target = day.toordinal() - EPOCH_ORDINAL
     found = [*_follow_ups_due(history, last, sequences, target),
@@ -82,7 +86,9 @@ def due_on(
     best: dict[tuple[int, str], DueRow] = {}
     for customer, row in found:
         key = (customer, row.sku)
-        if row.sku in available and (key not in best or row.score > best[key].score):
+        if row.score < min_score or row.sku not in available:
+            continue
+        if key not in best or row.score > best[key].score:
             best[key] = row
     return [best[key] for key in sorted(best, key=lambda k: (k[0], -best[k].score, k[1]))]
 
@@ -118,8 +124,8 @@ def _follow_ups_due(
     for k, r in zip(rule[fresh].tolist(), row[fresh].tolist(), strict=True):
         a, b, days = history.skus[table.antecedent[k]], history.skus[table.consequent[k]], delay[k]
         reason = (
-            f"bought {a} on {_date(int(last.day[r]))}; {round(confidence[k] * 100)} % of "
-            f"customers who do buy {b} next, typically {days} days later"
+            f"bought {a} on {_date(int(last.day[r]))}; {round(confidence[k] * 100)} % of its "
+            f"buyers buy {b} next, typically {days} days later"
         )
         found.append((int(last.customer[r]), DueRow(
             history.name_of(int(last.customer[r])), b, _date(target), "next_sale", a,

@@ -110,6 +110,9 @@ def next_sale(
     window_days: Annotated[
         int, typer.Option(min=1, help="Follow-ups count within this many days")
     ] = 90,
+    min_confidence: Annotated[
+        float, typer.Option(min=0, max=1, help="Skip follow-ups and rebuys less likely than this")
+    ] = 0.1,
     since: Since = None,
     fmt: Format = "csv",
     output: Output = None,
@@ -129,6 +132,7 @@ def next_sale(
         mine_replenishment(purchases, params),
         day,
         shop.available,
+        min_confidence,
     )
     _write((asdict(row) for row in rows), NEXT_SALE_COLUMNS, fmt, output, "mailings")
 

@@ -127,6 +127,16 @@ def test_a_consumable_is_due_again_after_its_median_interval() -> None:
     ]
 
 
+def test_rows_below_the_minimum_score_are_left_out() -> None:
+    history = follow_up_shop()
+    params = SequenceParams(min_count=1, min_confidence=0, min_lift=0)
+    purchases = history.purchases()
+    sequences, refills = mine_sequences(purchases, params), mine_replenishment(purchases, params)
+    on = date(2026, 4, 21)
+    assert len(due_on(history, sequences, refills, on, set(history.skus), min_score=1.0)) == 1
+    assert due_on(history, sequences, refills, on, set(history.skus), min_score=1.01) == []
+
+
 def test_unavailable_items_are_never_due() -> None:
     assert due(follow_up_shop(), 110, available={"tv", "candle"}) == []
 
@@ -140,6 +150,6 @@ def test_a_due_row_explains_itself() -> None:
         date(2026, 4, 21), set(history.skus),
     )  # fmt: skip
     assert row.reason == (
-        "bought tv on 2026-04-11; 100 % of customers who do buy mount next, typically 10 days later"
+        "bought tv on 2026-04-11; 100 % of its buyers buy mount next, typically 10 days later"
     )
     assert row.score == pytest.approx(1.0)

@@ -140,7 +140,10 @@ def _count_triples(
         left, right = _segment_pairs(_group_bounds(first[kept]))
         ab, b, c = _pack((a, b), slots.width)[left], b[left], b[right]
         closed = np.flatnonzero(slots.contains(b, c))
-        parts.append(ab[closed].astype(np.int64) * slots.width + c[closed])
+        keys: Positions = ab[closed].astype(_key_dtype(slots.width, 3))
+        keys *= slots.width
+        keys += c[closed]
+        parts.append(keys)
     triples, counts = _count_keys(np.concatenate(parts), slots.width, 3, min_count)
     return slots.items[triples], counts
 

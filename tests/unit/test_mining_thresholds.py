@@ -90,9 +90,18 @@ def test_zero_thresholds_are_accepted_for_unfiltered_mining() -> None:
 
 @pytest.mark.parametrize(
     ("n_baskets", "expected"),
-    [(0, 5), (1_000, 5), (50_000, 5), (60_000, 6), (100_000, 10), (1_000_000, 100)],
+    [
+        (0, 5),
+        (1_000, 5),
+        (62_500, 5),  # sqrt(62,500) / 50 is exactly 5
+        (62_501, 6),
+        (100_000, 7),
+        (1_000_000, 20),
+        (1_000_001, 21),
+        (10_000_000, 64),
+    ],
 )
-def test_default_min_count_has_a_floor_then_follows_basket_share(
+def test_default_min_count_has_a_floor_then_grows_with_the_square_root_of_baskets(
     n_baskets: int, expected: int
 ) -> None:
     assert default_min_count(n_baskets) == expected

@@ -62,5 +62,14 @@ bench-rebuild: install
 bench-api: install
 	$(UV) run python loadtests/bench_api.py
 
+report-screenshot: install
+	$(UV) run cartlift demo
+	$(UV) run cartlift report --output var/report.html
+	@command -v chromium >/dev/null || { \
+		echo "installing Debian's chromium package"; \
+		$$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+		$$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium; }
+	$(UV) run python -m app.report.screenshot var/report.html var/report.png
+
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

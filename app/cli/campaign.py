@@ -113,6 +113,9 @@ def next_sale(
     min_confidence: Annotated[
         float, typer.Option(min=0, max=1, help="Skip follow-ups and rebuys less likely than this")
     ] = 0.1,
+    min_count: Annotated[
+        int, typer.Option(min=1, help="Customers a follow-up or rebuy pattern needs")
+    ] = 5,
     since: Since = None,
     fmt: Format = "csv",
     output: Output = None,
@@ -125,7 +128,7 @@ def next_sale(
         raise fail(f"--on must be a date like 2026-11-24, got {on!r}", 2) from None
     shop = load_shop(parse_window(since))
     purchases = shop.history.purchases()
-    params = SequenceParams(window_days=window_days)
+    params = SequenceParams(window_days=window_days, min_count=min_count, min_repeaters=min_count)
     rows = due_on(
         shop.history,
         mine_sequences(purchases, params),

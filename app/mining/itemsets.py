@@ -212,18 +212,24 @@ def _unpack(keys: Positions, n: int, width: int) -> Int32s:
 
 
 class _PairSlots:
-    """Membership test for frequent pairs over `slots`: the items of frequent pairs, 0..m-1.
+    """Membership test for frequent pairs, over slots: item numbers that keep it compact.
 
-    Every other item maps to slot m, which pairs with nothing. Renumbering keeps the lookup
-    table small: one bit per slot pair, a few MiB, so lookups hit the cache; a binary
-    search over sorted keys is the fallback when the table would exceed DENSE_PAIR_CELLS.
+    Slots are the item codes themselves while one bit per code pair fits DENSE_PAIR_CELLS,
+    which spares a renumbering pass. Otherwise the items of frequent pairs get slots
+    0..m-1 and every other item slot m, which pairs with nothing. The bit table is a few
+    MiB, so lookups hit the cache; a binary search over the sorted pair keys is the
+    fallback when even the renumbered table would be too big.
     """
 
     def __init__(self, pairs: Int32s, n: int) -> None:
-        self.items: Int32s = np.unique(pairs).astype(np.int32)
-        self.width = len(self.items) + 1
-        self._slot = np.full(n, len(self.items), dtype=np.int32)
-        self._slot[self.items] = np.arange(len(self.items), dtype=np.int32)
+        self._slot: Int32s | None = None
+        self.items: Int32s = np.arange(n, dtype=np.int32)
+        self.width = n
+        if n * n > DENSE_PAIR_CELLS:
+            self.items = np.unique(pairs).astype(np.int32)
+            self.width = len(self.items) + 1
+            self._slot = np.full(n, len(self.items), dtype=np.int32)
+            self._slot[self.items] = np.arange(len(self.items), dtype=np.int32)
         keys = _pack((self.of(pairs[:, 0]), self.of(pairs[:, 1])), self.width)
         self._dense = self.width * self.width <= DENSE_PAIR_CELLS
         if self._dense:
@@ -233,6 +239,8 @@ class _PairSlots:
             self._sorted_keys = np.sort(keys)
 
     def of(self, items: Int32s) -> Int32s:
+        if self._slot is None:
+            return items
         slots: Int32s = self._slot[items]
         return slots
 

@@ -10,6 +10,7 @@ from random import Random
 from unittest import mock
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
@@ -108,13 +109,15 @@ def test_rules_equal_brute_force_in_content_and_order(
     assert as_rules(mine(baskets, thresholds)) == brute_force_rules(baskets, thresholds)
 
 
-@settings(max_examples=40, deadline=None)
-@given(baskets_strategy, thresholds_strategy)
-def test_binary_search_pair_lookup_gives_the_same_rules(
-    baskets: list[Basket], thresholds: Thresholds
+@pytest.mark.parametrize("table_cells", [0, 30, 2**30])
+@settings(max_examples=30, deadline=None)
+@given(baskets=baskets_strategy, thresholds=thresholds_strategy)
+def test_pair_lookup_layout_does_not_change_rules(
+    table_cells: int, baskets: list[Basket], thresholds: Thresholds
 ) -> None:
-    # Large catalogues switch from a dense pair table to a binary search; force that path.
-    with mock.patch.object(itemsets_module, "DENSE_PAIR_CELLS", 0):
+    # Big catalogues renumber items for the pair table or fall back to a binary search;
+    # shrinking the table budget forces those paths on tiny data.
+    with mock.patch.object(itemsets_module, "DENSE_PAIR_CELLS", table_cells):
         assert as_rules(mine(baskets, thresholds)) == brute_force_rules(baskets, thresholds)
 
 

@@ -120,3 +120,18 @@ def test_zipf_generator_plants_rules_with_real_lift() -> None:
         encode_baskets(basket_ids, item_codes, 200), Thresholds(20, Fraction(1, 5), Fraction(2))
     )
     assert len(rules) > 50
+
+
+def test_catalogues_beyond_46k_frequent_items_count_pairs_exactly() -> None:
+    # Past 46,340 frequent items a pair key no longer fits int32; the counts must not wrap.
+    n_items = 50_000
+    first = np.arange(n_items - 1, dtype=np.int32)
+    basket_ids = np.repeat(np.arange(n_items - 1, dtype=np.int64), 2)
+    item_codes = np.stack((first, first + 1), axis=1).ravel()
+    matrix = encode_baskets(basket_ids, item_codes, n_items)
+    rules = mine_rules(matrix, Thresholds(1, Fraction(1, 2), Fraction(0)))
+    # Item k (0 < k < n - 1) sits in two baskets, with k - 1 and with k + 1.
+    assert len(rules) == 2 * (n_items - 1)
+    last = rules.antecedent[:, 0] == n_items - 1
+    assert rules.consequent[last].tolist() == [n_items - 2]
+    assert rules.count.max() == 1

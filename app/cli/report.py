@@ -26,13 +26,17 @@ def report_command(
     min_count: Annotated[
         int | None, typer.Option(min=1, help="Orders a rule or bundle needs (default adapts)")
     ] = None,
+    min_buyers: Annotated[
+        int | None, typer.Option(min=1, help="Holders a hook product needs (default 1 %)")
+    ] = None,
     since: Since = None,
 ) -> None:
     """Portfolio KPIs, top products, how they combine (heatmap), rules, bundles, hook products."""
     shop = load_shop(parse_window(since))
     if shop.history.n_orders == 0:
         raise fail("no orders to report on (import orders first)")
-    report = build_report(shop.history, shop.catalog, ReportParams(top=top, min_count=min_count))
+    params = ReportParams(top=top, min_count=min_count, min_buyers=min_buyers)
+    report = build_report(shop.history, shop.catalog, params)
     names = [product.name for product in report.combination_products]
     combination = report.combination
     image = (

@@ -28,14 +28,17 @@ class Thresholds:
     max_antecedent: int = 2
 
     def __post_init__(self) -> None:
-        _require(self.min_count >= 1, "min_count", "must be >= 1", self.min_count)
-        _require(0 <= self.min_confidence <= 1, "min_confidence", "must be within [0, 1]",
-                 self.min_confidence)  # fmt: skip
-        _require(self.min_lift >= 0, "min_lift", "must be >= 0", self.min_lift)
-        _require(self.top_n is None or self.top_n >= 1, "top_n", "must be >= 1 or None",
-                 self.top_n)  # fmt: skip
-        _require(self.max_antecedent in (1, 2), "max_antecedent", "must be 1 or 2",
-                 self.max_antecedent)  # fmt: skip
+        checks = (
+            (self.min_count >= 1, "min_count", "must be >= 1", self.min_count),
+            (0 <= self.min_confidence <= 1, "min_confidence", "must be within [0, 1]",
+             self.min_confidence),
+            (self.min_lift >= 0, "min_lift", "must be >= 0", self.min_lift),
+            (self.top_n is None or self.top_n >= 1, "top_n", "must be >= 1 or None", self.top_n),
+            (self.max_antecedent in (1, 2), "max_antecedent", "must be 1 or 2",
+             self.max_antecedent),
+        )  # fmt: skip
+        for ok, name, rule, value in checks:
+            _require(ok, name, rule, value)
 
 
 def default_min_count(n_baskets: int) -> int:
@@ -103,7 +106,7 @@ def exact_fraction(name: str, value: DecimalLike) -> Fraction:
 
 
 def at_least(lhs: NDArray[np.int64], rhs: NDArray[np.int64], ratio: Fraction) -> NDArray[np.bool_]:
-    """Exact elementwise `lhs >= ratio * rhs` for non-negative int64 arrays.
+    """Exact elementwise `lhs >= ratio * rhs` for lhs >= 0 and rhs > 0 (int64 arrays).
 
     Products with the ratio's numerator and denominator can overflow int64, so a float
     comparison settles every element that is clearly on one side and Python integers
@@ -111,7 +114,9 @@ def at_least(lhs: NDArray[np.int64], rhs: NDArray[np.int64], ratio: Fraction) ->
     """
     if ratio == 0:
         return np.ones(len(lhs), dtype=np.bool_)
-    approx = lhs / np.maximum(rhs, 1).astype(np.float64)
+    if ratio >= 2**63:  # beyond any int64 lhs; float(ratio) could even overflow
+        return np.zeros(len(lhs), dtype=np.bool_)
+    approx = lhs / rhs.astype(np.float64)
     target = float(ratio)
     keep = approx >= target
     close = np.flatnonzero(np.abs(approx - target) <= target * 1e-9)

@@ -8,7 +8,14 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from app.mining import InvalidThresholds, Thresholds, default_min_count, thresholds_from
+from app.mining import (
+    InvalidThresholds,
+    Thresholds,
+    baskets_from_lists,
+    default_min_count,
+    mine_rules,
+    thresholds_from,
+)
 from app.mining.thresholds import DecimalLike, at_least
 
 
@@ -114,3 +121,22 @@ def test_exact_comparison_survives_products_beyond_int64() -> None:
     lhs = np.array([10**12, 10**12 + 1, 10**12 - 1], dtype=np.int64)
     assert at_least(lhs, rhs, ratio).tolist() == [False, True, False]
     assert at_least(lhs, rhs, Fraction(1)).tolist() == [True, True, False]
+
+
+@pytest.mark.parametrize(
+    ("ratio", "expected"),
+    [
+        (Fraction(10**400), [False, False]),  # float(ratio) would overflow
+        (Fraction(1, 10**400), [False, True]),  # float(ratio) rounds to 0
+    ],
+)
+def test_exact_comparison_handles_extreme_ratios(ratio: Fraction, expected: list[bool]) -> None:
+    lhs = np.array([0, 1], dtype=np.int64)
+    rhs = np.array([1, 1], dtype=np.int64)
+    assert at_least(lhs, rhs, ratio).tolist() == expected
+
+
+def test_a_huge_lift_threshold_keeps_no_rules() -> None:
+    matrix, _ = baskets_from_lists([["a", "b"], ["a", "b"], ["c"]])
+    thresholds = thresholds_from(n_baskets=3, min_count=1, min_lift="1e400")
+    assert len(mine_rules(matrix, thresholds)) == 0

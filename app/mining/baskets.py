@@ -36,10 +36,10 @@ def encode_baskets(
     because a basket holds distinct items and quantities never change support.
     """
     basket_ids = np.asarray(basket_ids, dtype=np.int64)
-    item_codes = np.asarray(item_codes, dtype=np.int32)
-    _check_lines(basket_ids, item_codes, n_items)
+    # Range-checked before the int32 cast, so a wide code cannot wrap into a valid one.
+    _check_lines(basket_ids, np.asarray(item_codes), n_items)
     rows, n_rows = _dense_row_numbers(basket_ids)
-    return _incidence(rows, item_codes, n_rows, n_items)
+    return _incidence(rows, np.asarray(item_codes, dtype=np.int32), n_rows, n_items)
 
 
 def baskets_from_lists(baskets: Sequence[Sequence[str]]) -> tuple[BasketMatrix, list[str]]:
@@ -79,7 +79,7 @@ def as_basket_matrix(matrix: AnyMatrix) -> BasketMatrix:
     return sp.csr_array((present, csr.indices, csr.indptr), shape=csr.shape)
 
 
-def _check_lines(basket_ids: NDArray[np.int64], item_codes: NDArray[np.int32], n: int) -> None:
+def _check_lines(basket_ids: NDArray[np.int64], item_codes: NDArray[Any], n: int) -> None:
     if basket_ids.shape != item_codes.shape or basket_ids.ndim != 1:
         raise InvalidBaskets(
             f"basket_ids and item_codes must be 1-d and equally long, "

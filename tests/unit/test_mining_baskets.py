@@ -66,6 +66,12 @@ def test_malformed_lines_are_rejected(
         encode_baskets(basket_ids, item_codes, 4)
 
 
+def test_item_codes_are_range_checked_before_narrowing_to_int32() -> None:
+    wide = np.array([2**32 + 1], dtype=np.int64)  # would wrap to code 1
+    with pytest.raises(InvalidBaskets, match="item_codes must be within"):
+        encode_baskets(ids(1), wide, 4)  # type: ignore[arg-type]
+
+
 def test_no_lines_give_an_empty_matrix_and_no_rules() -> None:
     matrix = encode_baskets(ids(), codes(), 3)
     assert matrix.shape == (0, 3)

@@ -10,9 +10,6 @@ import typer
 from app.cli.campaign import Since, load_shop
 from app.cli.common import console, fail
 from app.cli.jobs import parse_window
-from app.report.figures import ReportParams, build_report
-from app.report.heatmap import heatmap_png
-from app.report.html import render_html
 from app.settings import DEFAULT_VAR_DIR
 
 DEFAULT_OUTPUT = DEFAULT_VAR_DIR / "report.html"
@@ -32,6 +29,11 @@ def report_command(
     since: Since = None,
 ) -> None:
     """Portfolio KPIs, top products, how they combine (heatmap), rules, bundles, hook products."""
+    # Imported here: matplotlib alone adds a second to every other command's start.
+    from app.report.figures import ReportParams, build_report
+    from app.report.heatmap import heatmap_png
+    from app.report.html import render_html
+
     shop = load_shop(parse_window(since))
     if shop.history.n_orders == 0:
         raise fail("no orders to report on (import orders first)")

@@ -1,0 +1,190 @@
+"""Benchmark: full rebuild of 1,000,000 synthetic orders over 20,000 SKUs, Postgres -> Redis.
+
+Targets: under 30 s wall and under 1 GiB peak RSS for `cartlift rebuild`, run as a child
+process so its own peak RSS is measured. The data is imported once into a throwaway
+database (dropped afterwards unless --keep-db names one to reuse between runs) and the
+rules go to a dedicated Redis db that is flushed before and after.
+
+Prints `bench_rebuild orders=.. skus=.. wall_s=.. read_s=.. mine_s=.. publish_s=..
+peak_rss_mb=.. rules=..`, then how the default min_count does on this data and on the
+demo shop (rules, planted pairs found, hit rate@3 against popularity).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from typing import Any
+
+import numpy as np
+import orjson
+from bench_import import (
+    Measured,
+    cartlift,
+    run_measured,
+    synthetic_files,
+    throwaway_database,
+    warm_up,
+)
+from redis import Redis
+
+from app.db.engine import make_engine
+from app.demo.synthetic import sku_name
+from app.jobs.catalog import read_catalog
+from app.jobs.reader import compact_codes, read_lines
+from app.mining.baskets import encode_baskets
+from app.mining.rules import mine_rules, thresholds_from
+
+REDIS_URL = os.environ.get("CARTLIFT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+SEED = 42
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--skus", type=int, default=20_000)
+    parser.add_argument("--keep-db", help="reuse (and keep) this database between runs")
+    parser.add_argument("--runs", type=int, default=1, help="rebuilds to time")
+    parser.add_argument("--no-demo", action="store_true", help="skip the demo shop part")
+    options = parser.parse_args()
+    products, orders = synthetic_files(options.orders, options.skus)
+    warm_up()
+    with throwaway_database("cartlift_bench_rebuild", options.keep_db) as (url, existed):
+        env = {"CARTLIFT_DATABASE_URL": url, "CARTLIFT_REDIS_URL": REDIS_URL}
+        if not existed:
+            _import(env, products, orders)
+        for _ in range(options.runs):
+            _flush()
+            measured = _checked(run_measured(cartlift("rebuild"), env), "rebuild")
+            summary = _summary(measured)
+            _report(options, measured, summary)
+        _sweep_min_count(url, options.orders, options.skus, summary["min_count"])
+    _flush()
+    if not options.no_demo:
+        _bench_demo()
+
+
+def _import(env: dict[str, str], products: os.PathLike[str], orders: os.PathLike[str]) -> None:
+    _checked(run_measured(cartlift("import", "products", str(products)), env), "import products")
+    done = _checked(run_measured(cartlift("import", "orders", str(orders)), env), "import orders")
+    print(f"# imported {orders} in {done.wall_s:.1f} s", file=sys.stderr)
+
+
+def _report(options: argparse.Namespace, measured: Measured, summary: dict[str, Any]) -> None:
+    timings = summary["timings"]
+    print(
+        f"bench_rebuild orders={summary['orders']} skus={summary['items']} "
+        f"wall_s={measured.wall_s:.2f} read_s={timings['read_s']:.2f} "
+        f"mine_s={timings['mine_s']:.2f} sections_s={timings.get('sections_s', 0):.2f} "
+        f"publish_s={timings['publish_s']:.2f} "
+        f"peak_rss_mb={measured.peak_rss_mb:.0f} rules={summary['rules']} "
+        f"job_s={timings['total_s']:.2f} "
+        f"min_count={summary['min_count']} "
+        f"ok={measured.wall_s < 30 and measured.peak_rss_mb < 1024}",
+        flush=True,
+    )
+
+
+def _sweep_min_count(url: str, n_orders: int, n_skus: int, default: int) -> None:
+    """Rules and planted partner pairs found at the default min_count and below it.
+
+    The generator gives the first item of an order its fixed partner 30 % of the time;
+    a pair is findable at a min_count when it occurs in at least that many baskets.
+    """
+    matrix, skus = asyncio.run(_basket_matrix(url))
+    code_of = {sku: code for code, sku in enumerate(skus)}
+    partner = _planted_partners(n_orders, n_skus)
+    planted = [
+        (code_of[sku_name(a)], code_of[sku_name(int(partner[a]))])
+        for a in range(n_skus)
+        if sku_name(a) in code_of and sku_name(int(partner[a])) in code_of
+    ]
+    columns = matrix.tocsc()
+    first, second = (np.array(side) for side in zip(*planted, strict=True))
+    together = np.asarray(columns[:, first].multiply(columns[:, second]).sum(axis=0)).ravel()
+    planted_set = set(planted)
+    for min_count in sorted({default, default // 2, default // 4, 10}, reverse=True):
+        clock = time.perf_counter()
+        rules = mine_rules(matrix, thresholds_from(n_baskets=matrix.shape[0], min_count=min_count))
+        took = time.perf_counter() - clock
+        single = rules.antecedent[:, 1] < 0
+        antecedents, consequents = rules.antecedent[single, 0], rules.consequent[single]
+        pairs = list(zip(antecedents.tolist(), consequents.tolist(), strict=True))
+        by_lift = np.argsort(-rules.lift[single], kind="stable")[:100].tolist()
+        print(
+            f"bench_min_count data=synthetic baskets={matrix.shape[0]} min_count={min_count}"
+            f"{'(default)' if min_count == default else ''} rules={len(rules)} "
+            f"item_rules={len(pairs)} mine_s={took:.2f} "
+            f"planted_found={len(planted_set.intersection(pairs))} "
+            f"planted_findable={int((together >= min_count).sum())} "
+            f"planted_in_top100_by_lift={sum(1 for i in by_lift if pairs[i] in planted_set)}",
+            flush=True,
+        )
+
+
+async def _basket_matrix(url: str) -> tuple[Any, list[str]]:
+    engine = make_engine(url)
+    try:
+        lines = await read_lines(engine, "order", None)
+        catalog = await read_catalog(engine)
+    finally:
+        await engine.dispose()
+    ids, codes = compact_codes(lines.product_ids)
+    skus = [catalog[pid].sku for pid in ids.tolist()]
+    return encode_baskets(lines.basket_ids, codes, len(skus)), skus
+
+
+def _planted_partners(n_orders: int, n_skus: int) -> Any:
+    # Mirrors the draw order of app.demo.synthetic.write_synthetic_orders: times, then the
+    # popularity permutation, then the partner permutation.
+    rng = np.random.default_rng([SEED, 0])
+    rng.integers(0, 365 * 1440, n_orders)
+    rng.permutation(n_skus)
+    return rng.permutation(n_skus)
+
+
+def _bench_demo() -> None:
+    """The default min_count on the demo shop: rules and quality against popularity."""
+    with throwaway_database("cartlift_bench_demo") as (url, _):
+        env = {"CARTLIFT_DATABASE_URL": url, "CARTLIFT_REDIS_URL": REDIS_URL}
+        _flush()
+        _checked(run_measured(cartlift("demo", "--directory", "var/bench/demo"), env), "demo")
+        summary = _summary(_checked(run_measured(cartlift("rebuild"), env), "demo rebuild"))
+        evaluated = run_measured(cartlift("evaluate", "--split-date", "2026-09-01", "--json"), env)
+        quality = orjson.loads(evaluated.stdout) if evaluated.returncode == 0 else {}
+        _flush()
+    rules_hit = quality.get("rules", {}).get("hit_rate", float("nan"))
+    popular_hit = quality.get("popular", {}).get("hit_rate", float("nan"))
+    print(
+        f"bench_min_count data=demo baskets={summary['baskets']} "
+        f"min_count={summary['min_count']} rules={summary['rules']} "
+        f"hit_rate_at_3_rules={rules_hit:.3f} hit_rate_at_3_popular={popular_hit:.3f}",
+        flush=True,
+    )
+
+
+def _summary(measured: Measured) -> dict[str, Any]:
+    lines = [line for line in measured.stdout.splitlines() if line.startswith("{")]
+    summary: dict[str, Any] = orjson.loads(lines[-1])
+    return summary
+
+
+def _checked(measured: Measured, what: str) -> Measured:
+    if measured.returncode != 0:
+        sys.exit(f"{what} failed with exit {measured.returncode}:\n{measured.stderr[-2000:]}")
+    return measured
+
+
+def _flush() -> None:
+    client = Redis.from_url(REDIS_URL)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -31,13 +31,13 @@ from itertools import pairwise
 import numpy as np
 from numpy.typing import NDArray
 
+from app.mining.runs import merge_counts, run_quantiles, run_starts
 from app.mining.thresholds import DecimalLike, at_least, exact_fraction
 
 Int64s = NDArray[np.int64]
 Int32s = NDArray[np.int32]
 Floats = NDArray[np.float64]
 SECONDS_PER_DAY = 86_400
-QUARTILES = (0.25, 0.5, 0.75)
 # Candidate (customer, A, B) rows materialised at once; customers never straddle a chunk.
 CHUNK_PAIRS = 4_000_000
 
@@ -149,7 +149,7 @@ def mine_sequences(purchases: Purchases, params: SequenceParams) -> SequenceTabl
     width = params.window_days + 1
     keys, counts = _delay_histogram(events, params.window_days)
     pair, delay = keys // width, keys % width
-    starts = _run_starts(pair)
+    starts = run_starts(pair)
     count = np.add.reduceat(counts, starts) if len(starts) else np.empty(0, np.int64)
     a, b = pair[starts] // events.n_items, pair[starts] % events.n_items
     n = np.int64(events.n_customers)
@@ -158,7 +158,7 @@ def mine_sequences(purchases: Purchases, params: SequenceParams) -> SequenceTabl
     keep &= at_least(count, held_a, exact_fraction("min_confidence", params.min_confidence))
     keep &= at_least(count * n, held_a * held_b, exact_fraction("min_lift", params.min_lift))
     kept = np.flatnonzero(keep)
-    delays = _grouped_quantiles(delay, counts, starts, kept)
+    delays = Delays(*run_quantiles(delay, counts, starts, kept))
     table = SequenceTable(
         a[kept].astype(np.int32), b[kept].astype(np.int32), count[kept],
         held_a[kept], held_b[kept], events.n_customers, delays,
@@ -179,7 +179,7 @@ def mine_replenishment(purchases: Purchases, params: SequenceParams) -> Replenis
     gap_rank = rank[later]
     order = np.lexsort((gap, gap_item))
     gap_item, gap, gap_rank = gap_item[order], gap[order], gap_rank[order]
-    starts = _run_starts(gap_item)
+    starts = run_starts(gap_item)
     items = gap_item[starts]
     intervals = np.diff(np.append(starts, len(gap_item))).astype(np.int64)
     repeat_keys = np.unique(gap_item * max(events.n_customers, 1) + gap_rank)
@@ -189,7 +189,9 @@ def mine_replenishment(purchases: Purchases, params: SequenceParams) -> Replenis
     holders = events.holders[items]
     share = exact_fraction("min_repeat_share", params.min_repeat_share)
     keep = (repeaters >= params.min_repeaters) & at_least(repeaters, holders, share)
-    delays = _grouped_quantiles(gap, np.ones(len(gap), np.int64), starts, np.arange(len(starts)))
+    delays = Delays(
+        *run_quantiles(gap, np.ones(len(gap), np.int64), starts, np.arange(len(starts)))
+    )
     with np.errstate(invalid="ignore"):  # an infinite spread times a 0 median is nan: kept
         keep &= ~(delays.q3 - delays.q1 > params.max_interval_spread * delays.median)
     kept = np.flatnonzero(keep)
@@ -223,7 +225,7 @@ def _events(purchases: Purchases) -> _Events:
 def _delay_histogram(events: _Events, window: int) -> tuple[Int64s, Int64s]:
     """Sorted keys (A * n + B) * (window + 1) + delay with the customers having each."""
     starts, lengths = _followers(events, window)
-    customer_starts = _run_starts(events.rank)
+    customer_starts = run_starts(events.rank)
     cumulative = np.concatenate(([0], np.cumsum(lengths)))
     cuts = _chunk_cuts(cumulative[customer_starts], CHUNK_PAIRS)
     bounds = np.append(customer_starts[cuts], len(lengths))
@@ -234,7 +236,7 @@ def _delay_histogram(events: _Events, window: int) -> tuple[Int64s, Int64s]:
         found, tally = np.unique(chunk_keys, return_counts=True)
         keys.append(found)
         counts.append(tally.astype(np.int64))
-    return _merge_counts(keys, counts)
+    return merge_counts(keys, counts)
 
 
 def _followers(events: _Events, window: int) -> tuple[Int64s, Int64s]:
@@ -275,50 +277,9 @@ def _chunk_delays(
     who = ((events.rank[first] - events.rank[low]) * n + a) * n + b
     pick = np.lexsort((delay, events.at[later], who))
     who, delay, pair = who[pick], delay[pick], (a * n + b)[pick]
-    leaders = _run_starts(who)
+    leaders = run_starts(who)
     keys: Int64s = pair[leaders] * (window + 1) + delay[leaders]
     return keys
-
-
-def _merge_counts(keys: list[Int64s], counts: list[Int64s]) -> tuple[Int64s, Int64s]:
-    if not keys:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    every, tally = np.concatenate(keys), np.concatenate(counts)
-    order = np.argsort(every, kind="stable")
-    every, tally = every[order], tally[order]
-    starts = _run_starts(every)
-    if len(starts) == 0:
-        return every, tally
-    return every[starts], np.add.reduceat(tally, starts)
-
-
-def _run_starts(values: NDArray[np.int64] | Int32s) -> Int64s:
-    """Start index of every run of equal values in a sorted array."""
-    if len(values) == 0:
-        return np.empty(0, np.int64)
-    changed = np.flatnonzero(values[1:] != values[:-1]) + 1
-    return np.concatenate(([0], changed)).astype(np.int64)
-
-
-def _grouped_quantiles(values: Int64s, weights: Int64s, starts: Int64s, groups: Int64s) -> Delays:
-    """Quartiles per selected group of rows sorted by (group, value), each row `weight` times.
-
-    Same as np.quantile with linear interpolation on the expanded sample, without expanding.
-    """
-    total = np.cumsum(weights)
-    cumulative = np.concatenate(([0], total))
-    ends = np.append(starts[1:], len(values))
-    before = cumulative[starts[groups]]
-    size = cumulative[ends[groups]] - before
-    found = []
-    for q in QUARTILES:
-        position = (size - 1) * q
-        low = np.floor(position).astype(np.int64)
-        high = np.minimum(low + 1, size - 1)
-        low_value = values[np.searchsorted(total, before + low, side="right")]
-        high_value = values[np.searchsorted(total, before + high, side="right")]
-        found.append(low_value + (position - low) * (high_value - low_value))
-    return Delays(*(np.asarray(f, dtype=np.float64) for f in found))
 
 
 def _ranked(table: SequenceTable, top_n: int | None) -> SequenceTable:

@@ -1,0 +1,56 @@
+"""Helpers over runs of equal keys in sorted arrays: starts, merged counts, quartiles."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+Int64s = NDArray[np.int64]
+Int32s = NDArray[np.int32]
+Floats = NDArray[np.float64]
+QUARTILES = (0.25, 0.5, 0.75)
+
+
+def merge_counts(keys: list[Int64s], counts: list[Int64s]) -> tuple[Int64s, Int64s]:
+    """Sorted distinct keys of several (key, count) parts, with their counts summed."""
+    if not keys:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    every, tally = np.concatenate(keys), np.concatenate(counts)
+    order = np.argsort(every, kind="stable")
+    every, tally = every[order], tally[order]
+    starts = run_starts(every)
+    if len(starts) == 0:
+        return every, tally
+    return every[starts], np.add.reduceat(tally, starts)
+
+
+def run_starts(values: NDArray[np.int64] | Int32s) -> Int64s:
+    """Start index of every run of equal values in a sorted array."""
+    if len(values) == 0:
+        return np.empty(0, np.int64)
+    changed = np.flatnonzero(values[1:] != values[:-1]) + 1
+    return np.concatenate(([0], changed)).astype(np.int64)
+
+
+def run_quantiles(
+    values: Int64s, weights: Int64s, starts: Int64s, groups: Int64s
+) -> tuple[Floats, Floats, Floats]:
+    """Quartiles of the selected runs of rows sorted by (run, value), each row `weight` times.
+
+    Same as np.quantile with linear interpolation on the expanded sample, without expanding.
+    """
+    total = np.cumsum(weights)
+    cumulative = np.concatenate(([0], total))
+    ends = np.append(starts[1:], len(values))
+    before = cumulative[starts[groups]]
+    size = cumulative[ends[groups]] - before
+    found = []
+    for q in QUARTILES:
+        position = (size - 1) * q
+        low = np.floor(position).astype(np.int64)
+        high = np.minimum(low + 1, size - 1)
+        low_value = values[np.searchsorted(total, before + low, side="right")]
+        high_value = values[np.searchsorted(total, before + high, side="right")]
+        found.append(low_value + (position - low) * (high_value - low_value))
+    q1, median, q3 = (np.asarray(f, dtype=np.float64) for f in found)
+    return q1, median, q3

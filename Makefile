@@ -7,7 +7,7 @@ PORT ?= 8000
 export UV_LINK_MODE ?= copy
 
 .PHONY: help install run demo rebuild serve test lint typecheck unit openapi openapi-check \
-	bench bench-mining bench-import bench-rebuild bench-api report-screenshot clean
+	readme bench bench-mining bench-import bench-rebuild bench-api report-screenshot clean
 
 help:
 	@echo "make run     install, seed the demo shop, build rules, serve on $(HOST):$(PORT)"
@@ -40,10 +40,13 @@ typecheck: install
 	$(UV) run mypy
 
 openapi: install
-	$(UV) run python -m app.openapi > openapi.yaml
+	$(UV) run python -m app.openapi > openapi.yaml.tmp && mv openapi.yaml.tmp openapi.yaml || { rm -f openapi.yaml.tmp; exit 1; }
 
 openapi-check: install
 	$(UV) run python -m app.openapi --check openapi.yaml
+
+readme: install
+	$(UV) run python -m app.readme --write README.md
 
 test: lint typecheck
 	$(UV) run pytest -q

@@ -180,7 +180,7 @@ def _count_keys(keys: Positions, n: int, width: int, min_count: int) -> tuple[In
     # rare, so rather than measuring every run, look only where a key equals the key
     # min_count - 1 places on: such a position lies in a run long enough to keep.
     keys.sort()
-    span = min_count - 1
+    span = min(min_count - 1, len(keys))  # fewer keys than min_count: nothing qualifies
     long_enough = np.flatnonzero(keys[span:] == keys[: len(keys) - span])
     starts = long_enough[(long_enough == 0) | (keys[long_enough - 1] != keys[long_enough])]
     frequent = keys[starts]

@@ -141,3 +141,9 @@ def test_catalogues_beyond_46k_frequent_items_count_pairs_exactly() -> None:
     last = rules.antecedent[:, 0] == n_items - 1
     assert rules.consequent[last].tolist() == [n_items - 2]
     assert rules.count.max() == 1
+
+
+def test_min_count_above_every_pair_occurrence_gives_no_rules() -> None:
+    # Three pair occurrences in all, min_count 5: the run-length scan must not misalign.
+    matrix, _ = baskets_from_lists([["a", "b"]] * 3 + [["a"], ["b"]] * 2)
+    assert len(mine_rules(matrix, Thresholds(5, Fraction(0), Fraction(0)))) == 0

@@ -40,6 +40,13 @@ from app.mining.rules import mine_rules, thresholds_from
 
 REDIS_URL = os.environ.get("CARTLIFT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 SEED = 42
+# The same command with the registered sections (next-sale, plans) left out: the cost of
+# the co-purchase rules alone, to tell it apart from what the sections add.
+RULES_ONLY = (
+    "bench_rebuild_rules_only",
+    [sys.executable, "-c", "import app.jobs.rebuild as job; job.SECTIONS = ()\n"
+     "from app.cli.main import main; main()", "rebuild"],
+)  # fmt: skip
 
 
 def main() -> None:
@@ -57,10 +64,11 @@ def main() -> None:
         if not existed:
             _import(env, products, orders)
         for _ in range(options.runs):
-            _flush()
-            measured = _checked(run_measured(cartlift("rebuild"), env), "rebuild")
-            summary = _summary(measured)
-            _report(options, measured, summary)
+            for name, command in (("bench_rebuild", cartlift("rebuild")), RULES_ONLY):
+                _flush()
+                measured = _checked(run_measured(command, env), name)
+                summary = _summary(measured)
+                _report(name, measured, summary)
         _sweep_min_count(url, options.orders, options.skus, summary["min_count"])
     _flush()
     if not options.no_demo:
@@ -73,10 +81,10 @@ def _import(env: dict[str, str], products: os.PathLike[str], orders: os.PathLike
     print(f"# imported {orders} in {done.wall_s:.1f} s", file=sys.stderr)
 
 
-def _report(options: argparse.Namespace, measured: Measured, summary: dict[str, Any]) -> None:
+def _report(name: str, measured: Measured, summary: dict[str, Any]) -> None:
     timings = summary["timings"]
     print(
-        f"bench_rebuild orders={summary['orders']} skus={summary['items']} "
+        f"{name} orders={summary['orders']} skus={summary['items']} "
         f"wall_s={measured.wall_s:.2f} read_s={timings['read_s']:.2f} "
         f"mine_s={timings['mine_s']:.2f} sections_s={timings.get('sections_s', 0):.2f} "
         f"publish_s={timings['publish_s']:.2f} "

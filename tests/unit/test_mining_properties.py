@@ -29,7 +29,7 @@ baskets_strategy = st.lists(
 ratios = st.fractions(min_value=0, max_value=1, max_denominator=12)
 thresholds_strategy = st.builds(
     Thresholds,
-    min_count=st.integers(1, 4),
+    min_count=st.integers(1, 8),
     min_confidence=ratios,
     min_lift=st.fractions(min_value=0, max_value=3, max_denominator=6),
     top_n=st.none() | st.integers(1, 3),
@@ -109,15 +109,18 @@ def test_rules_equal_brute_force_in_content_and_order(
     assert as_rules(mine(baskets, thresholds)) == brute_force_rules(baskets, thresholds)
 
 
-@pytest.mark.parametrize("table_cells", [0, 30, 2**30])
+@pytest.mark.parametrize(("table_cells", "chunk_pairs"), [(0, 1), (30, 7), (2**30, 2**20)])
 @settings(max_examples=30, deadline=None)
 @given(baskets=baskets_strategy, thresholds=thresholds_strategy)
-def test_pair_lookup_layout_does_not_change_rules(
-    table_cells: int, baskets: list[Basket], thresholds: Thresholds
+def test_pair_table_layout_and_chunking_do_not_change_rules(
+    table_cells: int, chunk_pairs: int, baskets: list[Basket], thresholds: Thresholds
 ) -> None:
-    # Big catalogues renumber items for the pair table or fall back to a binary search;
-    # shrinking the table budget forces those paths on tiny data.
-    with mock.patch.object(itemsets_module, "DENSE_PAIR_CELLS", table_cells):
+    # Big catalogues renumber items for the pair table or fall back to a binary search,
+    # and big data is counted in chunks of baskets; small budgets force those paths here.
+    with (
+        mock.patch.object(itemsets_module, "DENSE_PAIR_CELLS", table_cells),
+        mock.patch.object(itemsets_module, "_CHUNK_PAIRS", chunk_pairs),
+    ):
         assert as_rules(mine(baskets, thresholds)) == brute_force_rules(baskets, thresholds)
 
 

@@ -101,7 +101,7 @@ def as_rules(table: RuleTable) -> list[Rule]:
     ]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(baskets_strategy, thresholds_strategy)
 def test_rules_equal_brute_force_in_content_and_order(
     baskets: list[Basket], thresholds: Thresholds
@@ -144,7 +144,7 @@ def test_rule_metrics_match_definition(baskets: list[Basket]) -> None:
             assert math.isclose(got, float(value), rel_tol=1e-12, abs_tol=1e-15), name
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(baskets_strategy, st.data())
 def test_thresholds_are_inclusive_and_exact_at_the_boundary(
     baskets: list[Basket], data: st.DataObject
@@ -169,7 +169,7 @@ def test_thresholds_are_inclusive_and_exact_at_the_boundary(
             assert rule not in as_rules(mine(baskets, above))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(baskets_strategy, thresholds_strategy, st.randoms(use_true_random=False))
 def test_duplicate_lines_and_line_order_do_not_change_rules(
     baskets: list[Basket], thresholds: Thresholds, rnd: Random

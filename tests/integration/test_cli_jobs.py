@@ -7,19 +7,25 @@ command runs its own event loop), configured only by CARTLIFT_* variables.
 from __future__ import annotations
 
 import asyncio
+import io
+import re
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from redis.asyncio import Redis
+from rich.console import Console
+from rich.progress import MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner, Result
 
+from app.cli.jobs import ProgressReporter
 from app.cli.main import app
 from app.demo.shop import DemoFiles
 from app.jobs.lock import rebuild_lock
+from app.jobs.rebuild import ExitCode, RebuildOptions, rebuild
 from app.store.redis_store import RedisRuleStore
 from tests.conftest import REDIS_URL, import_demo
 from tests.integration.test_rebuild_faults import RefusingServer
@@ -189,3 +195,35 @@ async def test_builds_lists_recent_runs_newest_first_with_their_outcome(
 
     assert result.exit_code == 0
     assert result.stdout.index("refused") < result.stdout.index("published")
+
+
+async def test_an_unreachable_redis_exits_1_and_the_run_is_recorded_as_failed(
+    shop: AsyncEngine, env: dict[str, str]
+) -> None:
+    closed_port = RefusingServer().port  # nothing listens there
+    result = await cartlift(
+        {**env, "CARTLIFT_REDIS_URL": f"redis://127.0.0.1:{closed_port}/0"}, "rebuild"
+    )
+    assert result.exit_code == 1
+    assert summary_of(result)["status"] == "failed"
+    async with shop.connect() as conn:
+        status, error = (await conn.execute(text("SELECT status, error FROM rule_builds"))).one()
+    assert status == "failed" and "redis" in error.lower()
+
+
+async def test_a_terminal_sees_each_phase_and_the_publish_progress(
+    shop: AsyncEngine, redis_client: Redis
+) -> None:
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, color_system=None, width=120)
+    with Progress(TextColumn("{task.description}"), MofNCompleteColumn(), console=terminal) as bar:
+        reporter = ProgressReporter(bar)
+        result = await rebuild(
+            shop, RedisRuleStore(redis_client), RebuildOptions(min_count=5), reporter
+        )
+        reporter.done()
+    assert result.code is ExitCode.PUBLISHED
+    shown = screen.getvalue()
+    for phase in ("reading orders", "mining 4,000 baskets", "building entries", "publishing"):
+        assert phase in shown
+    assert re.search(r"publishing\s+(\d+)/\1", shown), "the bar ends full"

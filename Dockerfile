@@ -29,7 +29,8 @@ COPY pyproject.toml uv.lock README.md alembic.ini ./
 COPY migrations ./migrations
 COPY app ./app
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev
+    uv sync --frozen --no-dev \
+    && python -m compileall -q app migrations
 
 # ---- runtime: the venv and the sources, no build tools, a non-root user ----
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime

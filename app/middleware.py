@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 
 import structlog
+from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
@@ -40,10 +42,17 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            labels = (scope["method"], route, str(status))
-            metrics.HTTP_REQUESTS.labels(*labels).inc()
-            metrics.HTTP_LATENCY.labels(*labels).observe(time.perf_counter() - started)
+            count, latency = _series(scope["method"], route, status)
+            count.inc()
+            latency.observe(time.perf_counter() - started)
             structlog.contextvars.unbind_contextvars("request_id")
+
+
+@functools.cache
+def _series(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+    """Label lookups cost microseconds per request; the set of routes and statuses is small."""
+    labels = (method, route, str(status))
+    return metrics.HTTP_REQUESTS.labels(*labels), metrics.HTTP_LATENCY.labels(*labels)
 
 
 def _incoming_id(scope: Scope) -> str | None:

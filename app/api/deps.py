@@ -86,3 +86,45 @@ async def require_admin_key(
 
 ClientKey = Depends(require_client_key)
 AdminKey = Depends(require_admin_key)
+
+
+@dataclass(frozen=True)
+class Serving:
+    """Everything a hot serving route needs, in one call.
+
+    FastAPI spends tens of microseconds per dependency it solves; on a route that ranks
+    in a few hundred, four chained dependencies were a third of the request. Hot routes
+    call `serving_context` themselves; others may inject it as `ServingDep`.
+    """
+
+    resources: Resources
+    loaded: LoadedVersion
+
+    @property
+    def reader(self) -> RuleReader:
+        return self.resources.reader
+
+    @property
+    def settings(self) -> Settings:
+        return self.resources.settings
+
+
+async def serving_context(request: Request) -> Serving:
+    """The client key check, then the held version (401 before 503).
+
+    The key is read from the headers directly (a declared Header parameter costs a
+    validation pass per request); routes document it with `API_KEY_PARAMETER`.
+    """
+    resources: Resources = request.app.state.resources
+    x_api_key = request.headers.get("x-api-key")
+    await require_client_key(resources, x_api_key)
+    return Serving(resources, await require_version(resources.reader, resources))
+
+
+ServingDep = Annotated[Serving, Depends(serving_context)]
+API_KEY_PARAMETER = {
+    "name": "x-api-key",
+    "in": "header",
+    "required": False,
+    "schema": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": "X-Api-Key"},
+}

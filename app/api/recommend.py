@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
+from prometheus_client import Counter
 from pydantic import BaseModel, ConfigDict, Field
 
 from app import metrics
-from app.api.deps import ClientKey, ReaderDep, ResourcesDep, VersionDep
+from app.api.deps import API_KEY_PARAMETER, serving_context
 from app.api.errors import problem_responses
 from app.serving import recommend
 from app.serving.guard import StoreUnavailable
@@ -16,6 +17,7 @@ from app.serving.recommend import Answer, Policy, Query, RankBy
 from app.serving.snapshot import ProductFacts, RuleHit
 
 router = APIRouter(tags=["recommend"])
+_STRATEGY_COUNTERS: dict[str, Counter] = {}
 Sku = Annotated[str, Field(min_length=1, max_length=128, examples=["roses-red-12"])]
 
 
@@ -62,17 +64,15 @@ class RecommendResponse(BaseModel):
 
 @router.post(
     "/recommend",
-    dependencies=[ClientKey],
     responses=problem_responses(401, 413, 422, 503),
     summary="Cross-sell and upsell suggestions for a cart",
+    openapi_extra={"parameters": [API_KEY_PARAMETER]},
 )
-async def recommend_for_cart(
-    body: RecommendRequest,
-    request: Request,
-    resources: ResourcesDep,
-    reader: ReaderDep,
-    loaded: VersionDep,
-) -> RecommendResponse:
+async def recommend_for_cart(body: RecommendRequest, request: Request) -> RecommendResponse:
+    # Called, not injected: FastAPI's dependency solving costs ~25 us, a tenth of this route.
+    # So the key is checked once the body has parsed (the schema is public anyway).
+    serving = await serving_context(request)
+    loaded, reader = serving.loaded, serving.reader
     cart = tuple(dict.fromkeys(line.sku for line in body.cart))
     unknown = sum(1 for sku in cart if sku not in loaded.catalog)
     if unknown:
@@ -80,15 +80,14 @@ async def recommend_for_cart(
     query = Query(
         cart, body.limit, frozenset(body.exclude), body.max_price, body.include_upsell, body.rank_by
     )
+    sources = recommend.rule_sources(cart, loaded.catalog)
     try:
-        rules = await reader.rules(loaded, recommend.antecedent_names(cart, loaded.catalog))
+        rules = await reader.rules(loaded, list(sources))
     except StoreUnavailable:
         rules = {}  # degrade to the popular lists held in process
-    settings = resources.settings
+    settings = serving.settings
     policy = Policy(settings.max_per_category, settings.upsell_max_price_step)
-    answer = recommend.rank(
-        query, rules, loaded.catalog, loaded.popular, reader.merchandising, policy
-    )
+    answer = recommend.rank(query, rules, loaded.assortment, reader.merchandising, policy, sources)
     _count(answer)
     return RecommendResponse(
         request_id=request.state.request_id,
@@ -115,6 +114,11 @@ def _item(suggestion: recommend.Suggestion, catalog: dict[str, ProductFacts]) ->
 
 
 def _count(answer: Answer) -> None:
-    metrics.STRATEGY.labels("recommend", answer.strategy).inc()
+    counter = _STRATEGY_COUNTERS.get(answer.strategy)
+    if counter is None:  # resolved lazily: label lookups cost microseconds on every request
+        counter = _STRATEGY_COUNTERS[answer.strategy] = metrics.STRATEGY.labels(
+            "recommend", answer.strategy
+        )
+    counter.inc()
     if not answer.items:
         metrics.EMPTY_ANSWERS.labels("recommend").inc()

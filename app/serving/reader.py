@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +14,7 @@ from app.logs import get_logger
 from app.serving import snapshot
 from app.serving.guard import StoreGuard, StoreUnavailable
 from app.serving.merchandising import Merchandising, decode_merchandising
+from app.serving.recommend import Assortment
 from app.serving.snapshot import Popular, ProductFacts, RuleHit
 from app.store import keys
 from app.store.base import RuleStore
@@ -30,6 +30,11 @@ class LoadedVersion:
     catalog: dict[str, ProductFacts]
     popular: Popular
     extras: dict[str, bytes | None] = field(default_factory=dict)
+    assortment: Assortment = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Indexed once per version so requests never scan the catalog.
+        object.__setattr__(self, "assortment", Assortment.index(self.catalog, self.popular))
 
     @property
     def built_at(self) -> float:
@@ -47,7 +52,7 @@ class RuleReader:
         self.merchandising = Merchandising()
         self.last_error: str | None = None
         self._extra = tuple(extra_entries)
-        self._cache: OrderedDict[tuple[int, str], list[RuleHit]] = OrderedDict()
+        self._cache: dict[tuple[int, str], list[RuleHit]] = {}
 
     async def refresh(self) -> None:
         """Follow the `current` pointer; keep serving the held version when the store fails."""
@@ -66,7 +71,10 @@ class RuleReader:
     async def poll_forever(self, interval: float) -> None:
         while True:
             await asyncio.sleep(interval)
-            await self.refresh()
+            try:
+                await self.refresh()
+            except Exception:  # a broken entry must not end polling for the process's life
+                log.exception("refresh_failed")
 
     async def rules(self, loaded: LoadedVersion, names: Sequence[str]) -> dict[str, list[RuleHit]]:
         """Rules per entry name: cached ones free, the rest in one store round trip."""
@@ -77,7 +85,6 @@ class RuleReader:
             if hit is None:
                 missing.append(name)
             else:
-                self._cache.move_to_end((loaded.version, name))
                 found[name] = hit
         if missing:
             raw = await self.guard.call(self.store.fetch(loaded.version, missing))
@@ -88,9 +95,11 @@ class RuleReader:
         return found
 
     def _remember(self, key: tuple[int, str], value: list[RuleHit]) -> None:
+        # First in, first out: cheaper per hit than LRU bookkeeping, and a version's hot
+        # antecedents are re-read within moments when evicted.
+        if len(self._cache) >= CACHED_ENTRIES:
+            del self._cache[next(iter(self._cache))]
         self._cache[key] = value
-        if len(self._cache) > CACHED_ENTRIES:
-            self._cache.popitem(last=False)
 
     async def _load(self, version: int) -> LoadedVersion:
         names = [keys.META, keys.CATALOG, keys.POPULAR, *self._extra]

@@ -4,20 +4,30 @@ Scoring: every rule whose antecedent is in the cart (each item, each pair) votes
 consequent; a candidate keeps its single best rule under `rank_by`. The best rule, not a
 sum, because rules from one cart overlap (roses -> chocolates and {roses, card} ->
 chocolates count the same baskets), and a sum would reward that double counting.
+The winning rule's antecedent is the `because`. Merchandising boost/bury multiply that
+score; pins come first, then at most limit // 3 (at least one) upsells, then cross-sells,
+then popular items of the cart's categories, then popular items overall. Every item of
+every source passes the same filters (`_Picker.accepts`).
+
+An item's upgrade family is every size reachable along upgrade paths in either direction
+(tv-27 -> tv-32 -> tv-43). A cart item's family is never offered as an add-on (the
+upgrade comes only as `kind: upsell`), and no answer holds two members of one family.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import combinations
+from operator import attrgetter
+from typing import NamedTuple
 
-from app.serving.merchandising import Merchandising
+from app.serving.merchandising import Action, Merchandising
 from app.serving.snapshot import Popular, ProductFacts, RuleHit
 from app.store import keys
 
-MAX_PAIR_ITEMS = 12  # pairs grow quadratically: big carts use their first 12 known items
+MAX_PAIR_ITEMS = 12  # pairs grow quadratically: big carts pair their first 12 known items
 
 
 class RankBy(StrEnum):
@@ -43,8 +53,9 @@ class Policy:
     upsell_max_step: float = 0.6
 
 
-@dataclass(frozen=True)
-class Suggestion:
+class Suggestion(NamedTuple):
+    """One answer item (a tuple: a checkout call builds a handful, cheaply)."""
+
     sku: str
     kind: str  # cross_sell | upsell | popular
     score: float
@@ -58,173 +69,200 @@ class Answer:
     items: list[Suggestion] = field(default_factory=list)
 
 
-def antecedent_names(cart: Iterable[str], catalog: Mapping[str, ProductFacts]) -> list[str]:
-    """The store entries to fetch for a cart: one per known item and per pair of them."""
-    known = [sku for sku in cart if sku in catalog][:MAX_PAIR_ITEMS]
-    names = [keys.item_rules(sku) for sku in known]
-    names += [keys.pair_rules(a, b) for a, b in combinations(known, 2)]
-    return names
+@dataclass(frozen=True)
+class Assortment:
+    """One version's catalog and popular lists, indexed once when the version is loaded."""
+
+    catalog: Mapping[str, ProductFacts]
+    popular: Popular
+    families: Mapping[str, frozenset[str]]
+    revenue: Mapping[str, float]
+    margin: Mapping[str, float]
+
+    @classmethod
+    def index(cls, catalog: Mapping[str, ProductFacts], popular: Popular) -> Assortment:
+        revenue = {sku: p.price or 0.0 for sku, p in catalog.items()}
+        margin = {
+            sku: (p.price - p.cost) if p.price is not None and p.cost is not None else 0.0
+            for sku, p in catalog.items()
+        }
+        return cls(catalog, popular, upgrade_families(catalog), revenue, margin)
+
+
+def upgrade_families(catalog: Mapping[str, ProductFacts]) -> dict[str, frozenset[str]]:
+    """Each SKU on an upgrade path -> the other SKUs connected to it (either direction)."""
+    links: dict[str, set[str]] = {}
+    for sku, facts in catalog.items():
+        for target in facts.upgrades:
+            links.setdefault(sku, set()).add(target)
+            links.setdefault(target, set()).add(sku)
+    families: dict[str, frozenset[str]] = {}
+    for start in links:
+        if start in families:
+            continue
+        component, frontier = {start}, [start]
+        while frontier:
+            for neighbour in links[frontier.pop()] - component:
+                component.add(neighbour)
+                frontier.append(neighbour)
+        for sku in component:
+            families[sku] = frozenset(component - {sku})
+    return families
 
 
 def rule_sources(
     cart: Iterable[str], catalog: Mapping[str, ProductFacts]
 ) -> dict[str, tuple[str, ...]]:
-    """Which cart items stand behind each entry name (the `because` of its rules)."""
-    known = [sku for sku in cart if sku in catalog][:MAX_PAIR_ITEMS]
+    """The store entries to read for a cart, each with the cart items behind it (`because`)."""
+    known = [sku for sku in cart if sku in catalog]
     sources: dict[str, tuple[str, ...]] = {keys.item_rules(s): (s,) for s in known}
-    for a, b in combinations(known, 2):
-        sources[keys.pair_rules(a, b)] = tuple(sorted((a, b)))
+    for a, b in combinations(known[:MAX_PAIR_ITEMS], 2):
+        sources[keys.pair_rules(a, b)] = (a, b) if a < b else (b, a)
     return sources
 
 
 def rank(
     query: Query,
     rules: Mapping[str, list[RuleHit]],
-    catalog: Mapping[str, ProductFacts],
-    popular: Popular,
+    assortment: Assortment,
     merch: Merchandising,
     policy: Policy,
+    sources: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Answer:
+    """The answer for one cart; `sources` is `rule_sources(...)` when the caller has it."""
     cart = frozenset(query.cart)
-    admissible = _Admissible(query, catalog, merch, policy)
-    upsells = _upsells(query, catalog, admissible) if query.include_upsell else []
-    cross = _cross_sells(query, rules, catalog, merch, rule_sources(query.cart, catalog))
-    picked = _pick(upsells[: max(1, query.limit // 3)] + _pinned(cart, merch) + cross,
-                   admissible, catalog, query.limit)  # fmt: skip
-    from_rules = len(picked)
-    for sku in _popular_candidates(query.cart, catalog, popular):
-        if len(picked) >= query.limit:
+    if merch.rules:
+        merch = Merchandising(tuple(merch.active_for(cart)))
+    picker = _Picker(query, assortment, merch.blocked(cart), policy.max_per_category)
+    picker.offer(_pinned(merch))
+    if query.include_upsell:
+        quota = max(1, query.limit // 3)
+        picker.offer(_upsells(query, assortment.catalog, policy), room=quota)
+    if sources is None:
+        sources = rule_sources(query.cart, assortment.catalog)
+    picker.offer(_cross_sells(query, rules, assortment, merch, picker.refused, sources))
+    from_rules = len(picker.chosen)
+    for sku in _popular_candidates(query.cart, assortment):
+        if len(picker.chosen) >= query.limit:
             break
-        picked += _pick([Suggestion(sku, "popular", 0.0)], admissible, catalog, 1, picked)
-    return Answer(_strategy(from_rules, len(picked)), picked)
+        if picker.accepts(sku):
+            picker.take(Suggestion(sku, "popular", 0.0))
+    return Answer(_strategy(from_rules, len(picker.chosen)), picker.chosen)
 
 
-class _Admissible:
-    """The filters every answer obeys, whatever produced the candidate."""
+class _Picker:
+    """Takes candidates in order while they pass the filters every answer obeys."""
 
     def __init__(
-        self,
-        query: Query,
-        catalog: Mapping[str, ProductFacts],
-        merch: Merchandising,
-        policy: Policy,
+        self, query: Query, assortment: Assortment, blocked: set[str], per_category: int
     ) -> None:
-        cart = frozenset(query.cart)
-        self.catalog = catalog
-        self.query = query
-        self.policy = policy
-        self.refused = (
-            set(cart) | set(query.exclude) | merch.blocked(cart) | _families(cart, catalog)
-        )
+        self.query, self.catalog, self.families = query, assortment.catalog, assortment.families
+        self.per_category = per_category
+        self.chosen: list[Suggestion] = []
+        self.refused = {*query.cart, *query.exclude, *blocked}
+        for sku in query.cart:
+            self.refused.update(self.families.get(sku, ()))
+        self._categories: dict[str, int] = {}
 
-    def accepts(self, sku: str, chosen: list[Suggestion]) -> bool:
+    def offer(self, candidates: Iterable[Suggestion], room: int | None = None) -> None:
+        taken = 0
+        for candidate in candidates:
+            if len(self.chosen) >= self.query.limit or (room is not None and taken >= room):
+                return
+            if self.accepts(candidate.sku):
+                self.take(candidate)
+                taken += 1
+
+    def accepts(self, sku: str) -> bool:
         facts = self.catalog.get(sku)
-        if facts is None or sku in self.refused or not facts.available:
+        if facts is None or sku in self.refused or not (facts.active and facts.in_stock):
             return False
-        if any(s.sku == sku for s in chosen):
+        limit = self.query.max_price
+        if limit is not None and (facts.price is None or facts.price > limit):
             return False
-        if self.query.max_price is not None and (
-            facts.price is None or facts.price > self.query.max_price
-        ):
-            return False
-        same = sum(1 for s in chosen if self.catalog[s.sku].category == facts.category)
-        return not facts.category or same < self.policy.max_per_category
+        return not facts.category or self._categories.get(facts.category, 0) < self.per_category
+
+    def take(self, candidate: Suggestion) -> None:
+        self.chosen.append(candidate)
+        self.refused.add(candidate.sku)
+        self.refused.update(self.families.get(candidate.sku, ()))
+        category = self.catalog[candidate.sku].category
+        self._categories[category] = self._categories.get(category, 0) + 1
 
 
-def _families(cart: frozenset[str], catalog: Mapping[str, ProductFacts]) -> set[str]:
-    """Other sizes of a cart item (either direction of an upgrade path) are never add-ons."""
-    related: set[str] = set()
-    for sku in cart:
-        related.update(catalog[sku].upgrades if sku in catalog else ())
-    related.update(p.sku for p in catalog.values() if cart.intersection(p.upgrades))
-    return related
+def _pinned(merch: Merchandising) -> Iterator[Suggestion]:
+    """Pins (already narrowed to this cart) in the shop's order; a trigger is the `because`."""
+    for rule in merch.rules:
+        if rule.action is Action.PIN:
+            because = (rule.antecedent,) if rule.antecedent else ()
+            yield Suggestion(rule.sku, "cross_sell", 1.0, because)
 
 
 def _upsells(
-    query: Query, catalog: Mapping[str, ProductFacts], admissible: _Admissible
-) -> list[Suggestion]:
-    found: list[Suggestion] = []
+    query: Query, catalog: Mapping[str, ProductFacts], policy: Policy
+) -> Iterator[Suggestion]:
+    """The first upgrade of each cart item that is within the allowed price step."""
     for sku in query.cart:
         source = catalog.get(sku)
-        if source is None or source.price is None:
+        if source is None or not source.price:
             continue
         for target in source.upgrades:
             facts = catalog.get(target)
             if facts is None or facts.price is None or target in query.cart:
                 continue
-            step = facts.price / source.price - 1 if source.price else float("inf")
-            if 0 < step <= admissible.policy.upsell_max_step:
-                found.append(Suggestion(target, "upsell", round(1 - step, 6), (sku,)))
+            step = facts.price / source.price - 1
+            if 0 < step <= policy.upsell_max_step:
+                yield Suggestion(target, "upsell", round(1 - step, 6), (sku,))
                 break
-    return found
 
 
 def _cross_sells(
     query: Query,
     rules: Mapping[str, list[RuleHit]],
-    catalog: Mapping[str, ProductFacts],
+    assortment: Assortment,
     merch: Merchandising,
+    refused: set[str],
     sources: Mapping[str, tuple[str, ...]],
-) -> list[Suggestion]:
-    best: dict[str, Suggestion] = {}
+) -> Iterator[Suggestion]:
+    """Candidates best first; Suggestions are built lazily, only for the ones looked at."""
+    score_of = _scorer(query.rank_by, assortment)
+    best: dict[str, tuple[float, RuleHit, str]] = {}
     for name, hits in rules.items():
         for hit in hits:
-            score = _score(hit, catalog.get(hit.consequent), query.rank_by)
-            current = best.get(hit.consequent)
-            if current is None or score > current.score:
-                best[hit.consequent] = Suggestion(
-                    hit.consequent, "cross_sell", score, sources.get(name, ()), hit
-                )
-    weights = merch.weights(frozenset(query.cart))
-    ranked = [
-        Suggestion(s.sku, s.kind, round(s.score * weights.get(s.sku, 1.0), 6), s.because, s.rule)
-        for s in best.values()
-    ]
-    return sorted(ranked, key=lambda s: (-s.score, s.sku))
+            sku = hit.consequent
+            if sku in refused:
+                continue
+            score = score_of(hit)
+            current = best.get(sku)
+            if current is None or score > current[0]:
+                best[sku] = (score, hit, name)
+    weights = merch.weights(frozenset(query.cart)) if merch.rules else {}
+    # Sorted on the rounded score the client sees, so equal scores fall back to SKU order.
+    ranked = sorted((-round(s * weights.get(sku, 1.0), 6), sku) for sku, (s, _, _) in best.items())
+    for negative, sku in ranked:
+        _, hit, name = best[sku]
+        yield Suggestion(sku, "cross_sell", -negative, sources.get(name, ()), hit)
 
 
-def _score(hit: RuleHit, facts: ProductFacts | None, rank_by: RankBy) -> float:
-    price = facts.price if facts and facts.price is not None else 0.0
+def _scorer(rank_by: RankBy, assortment: Assortment) -> Callable[[RuleHit], float]:
     if rank_by is RankBy.LIFT:
-        return hit.lift
+        return attrgetter("lift")
     if rank_by is RankBy.EXPECTED_REVENUE:
-        return hit.confidence * price
+        revenue = assortment.revenue
+        return lambda hit: hit.confidence * revenue.get(hit.consequent, 0.0)
     if rank_by is RankBy.EXPECTED_MARGIN:
-        cost = facts.cost if facts and facts.cost is not None else price
-        return hit.confidence * (price - cost)
-    return hit.confidence
+        margin = assortment.margin
+        return lambda hit: hit.confidence * margin.get(hit.consequent, 0.0)
+    return attrgetter("confidence")
 
 
-def _pinned(cart: frozenset[str], merch: Merchandising) -> list[Suggestion]:
-    return [Suggestion(sku, "cross_sell", 1.0) for sku in merch.pinned(cart)]
-
-
-def _pick(
-    candidates: list[Suggestion],
-    admissible: _Admissible,
-    catalog: Mapping[str, ProductFacts],
-    limit: int,
-    chosen: list[Suggestion] | None = None,
-) -> list[Suggestion]:
-    taken = list(chosen or [])
-    added: list[Suggestion] = []
-    for candidate in candidates:
-        if len(added) >= limit:
-            break
-        if admissible.accepts(candidate.sku, taken):
-            taken.append(candidate)
-            added.append(candidate)
-    return added
-
-
-def _popular_candidates(
-    cart: Iterable[str], catalog: Mapping[str, ProductFacts], popular: Popular
-) -> list[str]:
-    categories = [catalog[sku].category for sku in cart if sku in catalog]
-    in_categories = [
-        sku for cat in dict.fromkeys(categories) for sku in popular.by_category.get(cat, ())
-    ]
-    return in_categories + list(popular.overall)
+def _popular_candidates(cart: Iterable[str], assortment: Assortment) -> Iterator[str]:
+    """Popular in the cart's categories first, then popular overall."""
+    catalog, popular = assortment.catalog, assortment.popular
+    categories = dict.fromkeys(catalog[sku].category for sku in cart if sku in catalog)
+    for category in categories:
+        yield from popular.by_category.get(category, ())
+    yield from popular.overall
 
 
 def _strategy(from_rules: int, total: int) -> str:

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from app import metrics
-from app.cli import data, jobs, report
+from app.cli import data, evaluate, jobs, report
 from app.cli.campaign import campaign_app
 from app.cli.common import load_settings, run_cli
 from app.cli.rules import rules_app
@@ -30,6 +30,7 @@ app.command("demo")(data.demo)
 app.command("rebuild")(jobs.rebuild_command)
 app.command("rollback")(jobs.rollback)
 app.command("builds")(jobs.builds)
+app.command("evaluate")(evaluate.evaluate_command)
 app.add_typer(rules_app, name="rules")
 app.add_typer(campaign_app, name="campaign")
 app.command("report")(report.report_command)

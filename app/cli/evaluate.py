@@ -1,0 +1,109 @@
+"""`cartlift evaluate`: hit rate@K, MRR and coverage of the rules versus most-popular."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.table import Table
+
+from app.cli.common import fail, load_settings, out, run
+from app.cli.jobs import parse_decimal
+from app.db.engine import make_engine
+from app.evaluation.offline import Evaluation, NothingToEvaluate, evaluate
+from app.jobs.rebuild import RebuildOptions
+from app.serving.recommend import Policy
+from app.settings import Settings
+
+
+def evaluate_command(
+    split_date: Annotated[
+        str, typer.Option(help="Learn from orders before this date (ISO 8601), test on the rest")
+    ],
+    k: Annotated[int, typer.Option("--k", min=1, max=50, help="Suggestions per cart")] = 3,
+    min_count: Annotated[
+        int | None, typer.Option(help="Minimum baskets with A and c (default adapts)")
+    ] = None,
+    min_confidence: Annotated[str, typer.Option(help="Minimum confidence")] = "0.05",
+    min_lift: Annotated[str, typer.Option(help="Minimum lift")] = "1.01",
+    top_n: Annotated[int, typer.Option(help="Rules kept per antecedent")] = 50,
+    seed: Annotated[int, typer.Option(help="Seed choosing the hidden item of each order")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object instead")] = False,
+) -> None:
+    """Hide one item of each later order with 2+ items and ask the ranking for the rest.
+
+    The rules are mined in memory with the rebuild's thresholds; nothing is published.
+    """
+    settings = load_settings()
+    try:
+        split_at = _moment(split_date)
+        options = RebuildOptions(
+            min_count=min_count,
+            min_confidence=parse_decimal(min_confidence, "min-confidence") or Decimal(0),
+            min_lift=parse_decimal(min_lift, "min-lift") or Decimal(0),
+            top_n=top_n,
+        )
+    except (ValueError, typer.BadParameter) as error:
+        raise fail(str(error), 2) from None
+    try:
+        result = run(_evaluate(settings, split_at, k, options, seed))
+    except NothingToEvaluate as error:
+        raise fail(str(error)) from None
+    if as_json:
+        sys.stdout.write(orjson.dumps(as_dict(result)).decode() + "\n")
+        return
+    out.print(
+        f"split {result.split_at:%Y-%m-%d}: {result.train_orders:,} orders to learn from, "
+        f"{result.test_orders:,} to test; {result.rules:,} rules (min_count {result.min_count})",
+        soft_wrap=True,
+    )
+    out.print(table(result))
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"--split-date must be an ISO 8601 date, got {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def _evaluate(
+    settings: Settings, split_at: datetime, k: int, options: RebuildOptions, seed: int
+) -> Evaluation:
+    engine = make_engine(settings.database_url)
+    policy = Policy(settings.max_per_category, settings.upsell_max_price_step)
+    try:
+        return await evaluate(engine, split_at, k=k, options=options, policy=policy, seed=seed)
+    finally:
+        await engine.dispose()
+
+
+def as_dict(result: Evaluation) -> dict[str, Any]:
+    return {
+        "split_date": result.split_at.isoformat(),
+        "k": result.k,
+        "train_orders": result.train_orders,
+        "test_orders": result.test_orders,
+        "rules_mined": result.rules,
+        "min_count": result.min_count,
+        **{score.model: asdict(score) for score in result.scores},
+    }
+
+
+def table(result: Evaluation) -> Table:
+    view = Table("model", f"hit rate@{result.k}", f"MRR@{result.k}", "coverage", "cases")
+    for score in result.scores:
+        view.add_row(
+            score.model,
+            f"{score.hit_rate:.3f}",
+            f"{score.mrr:.3f}",
+            f"{score.coverage:.1%}",
+            f"{score.cases:,}",
+        )
+    return view

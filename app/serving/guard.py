@@ -53,14 +53,15 @@ class StoreGuard:
         self._timeout = timeout_seconds
         self.breaker = breaker
 
-    async def call(self, operation: Awaitable[T]) -> T:
+    async def call(self, operation: Awaitable[T], deadline: float | None = None) -> T:
+        """Await `operation` in time; `deadline` (seconds) overrides it off the request path."""
         if self.breaker.is_open:
             if asyncio.iscoroutine(operation):
                 operation.close()
             metrics.STORE_ERRORS.labels("circuit_open").inc()
             raise StoreUnavailable("circuit open")
         try:
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout(deadline or self._timeout):
                 value = await operation
         except TimeoutError:
             self._fail("timeout")

@@ -21,6 +21,7 @@ from app.store.base import RuleStore
 
 log = get_logger(__name__)
 CACHED_ENTRIES = 200_000
+LOAD_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,11 @@ class RuleReader:
 
     async def _load(self, version: int) -> LoadedVersion:
         names = [keys.META, keys.CATALOG, keys.POPULAR, *self._extra]
-        meta, catalog, popular, *extras = await self.guard.call(self.store.fetch(version, names))
+        # Loading a version happens off the request path and reads megabytes: a request
+        # deadline would throw the work away and retry it forever on a slow machine.
+        meta, catalog, popular, *extras = await self.guard.call(
+            self.store.fetch(version, names), deadline=LOAD_TIMEOUT_SECONDS
+        )
         if meta is None or catalog is None or popular is None:
             raise StoreUnavailable(f"version {version} is incomplete")
         self._cache.clear()

@@ -73,21 +73,25 @@ def reactivation_targets(
     params: ReactivationParams,
 ) -> list[ReactivationRow]:
     rules = _offerable(customer_rules(holdings, params), history.skus, available)
-    below = (
-        tickets.average[tickets.of(holdings.customer)] < params.below * tickets.portfolio_average
+    average = tickets.average[tickets.of(holdings.customer)]  # per holdings row
+    rows, rule = _candidates(
+        holdings, rules, np.flatnonzero(average < params.below * tickets.portfolio_average)
     )
-    rows, rule = _candidates(holdings, rules, np.flatnonzero(below))
+    confidence = rules.confidence[rule]
     price = np.array([prices.get(sku) or 0.0 for sku in history.skus])[rules.consequent[rule]]
-    propensity = rules.confidence[rule] - rules.consequent_count[rule] / float(rules.n_baskets)
+    propensity = confidence - rules.consequent_count[rule] / float(rules.n_baskets)
     value = propensity * price
-    pick = np.lexsort((rules.consequent[rule], -rules.confidence[rule], -value, rows))
-    first = pick[np.concatenate(([True], rows[pick][1:] != rows[pick][:-1]))] if len(pick) else pick
-    first = first[np.lexsort((holdings.customer[rows[first]], -value[first]))]
-    return [
-        _row(history, holdings, tickets, rules, int(rows[k]), int(rule[k]), float(propensity[k]),
-             float(value[k]))
-        for k in first.tolist()
-    ]  # fmt: skip
+    pick = np.lexsort((rules.consequent[rule], -confidence, -value, rows))
+    best = pick[np.concatenate(([True], rows[pick][1:] != rows[pick][:-1]))] if len(pick) else pick
+    best = best[np.lexsort((holdings.customer[rows[best]], -value[best]))]
+    row, rule = rows[best], rule[best]
+    columns = zip(
+        holdings.customer[row].tolist(), average[row].tolist(),
+        rules.antecedent[rule, 0].tolist(), rules.consequent[rule].tolist(),
+        confidence[best].tolist(), rules.lift[rule].tolist(), propensity[best].tolist(),
+        value[best].tolist(), strict=True,
+    )  # fmt: skip
+    return [_row(history, tickets.portfolio_average, *column) for column in columns]
 
 
 def _offerable(rules: RuleTable, skus: tuple[str, ...], available: Collection[str]) -> RuleTable:
@@ -132,26 +136,25 @@ def _holds(holdings: Holdings, rows: Int64s, items: Int64s) -> NDArray[np.bool_]
 
 def _row(
     history: History,
-    holdings: Holdings,
-    tickets: Tickets,
-    rules: RuleTable,
-    row: int,
-    rule: int,
+    portfolio: float,
+    customer: int,
+    average: float,
+    antecedent: int,
+    offer: int,
+    confidence: float,
+    lift: float,
     propensity: float,
     value: float,
 ) -> ReactivationRow:
-    customer = int(holdings.customer[row])
-    average = float(tickets.average[tickets.of(np.array([customer]))[0]])
-    x, y = history.skus[int(rules.antecedent[rule, 0])], history.skus[int(rules.consequent[rule])]
-    confidence = float(rules.confidence[rule])
+    x, y = history.skus[antecedent], history.skus[offer]
     return ReactivationRow(
         customer_id=history.name_of(customer),
         average_ticket=round(average, 2),
-        gap_to_average=round(tickets.portfolio_average - average, 2),
+        gap_to_average=round(portfolio - average, 2),
         offer_sku=y,
         antecedent_sku=x,
         confidence=round(confidence, 4),
-        lift=round(float(rules.lift[rule]), 4),
+        lift=round(lift, 4),
         propensity=round(propensity, 4),
         expected_value=round(value, 2),
         message=f"{round(confidence * 100)} % of customers who hold {x} also hold {y}",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,20 +20,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.analytics.history import GUEST, History
 from app.jobs.history import read_history
+from app.mining.runs import run_starts
 from app.mining.sequences import (
-    SECONDS_PER_DAY,
     Replenishment,
     SequenceParams,
     SequenceTable,
-    mine_replenishment,
-    mine_sequences,
+    mine_follow_ups,
 )
 from app.serving.sequence_entries import (
     FollowUp,
-    Purchase,
     Refill,
     SequenceEntry,
-    encode_customer,
+    encode_customer_days,
     encode_sequence,
 )
 from app.store import keys
@@ -52,21 +51,17 @@ async def next_sale_section(engine: AsyncEngine, context: SectionContext) -> lis
 
 
 def next_sale_entries(history: History, params: SequenceParams) -> list[Entry]:
-    purchases = history.purchases()
-    by_sku = sequence_entries(
-        mine_sequences(purchases, params), mine_replenishment(purchases, params),
-        history.skus, params.window_days,
-    )  # fmt: skip
+    table, refills = mine_follow_ups(history.purchases(), params)
+    by_sku = sequence_entries(table, refills, history.skus, params.window_days)
     entries = [(keys.sequence_rules(sku), encode_sequence(e)) for sku, e in by_sku.items()]
     short = {
         sku: encode_sequence(replace(e, follow_ups=e.follow_ups[:CUSTOMER_FOLLOW_UPS]))
         for sku, e in by_sku.items()
     }
     for customer, bought in recent_purchases(history, CUSTOMER_PURCHASES):
-        embedded = {p.sku: short[p.sku] for p in bought if p.sku in short}
-        entries.append(
-            (keys.customer_purchases(history.name_of(customer)), encode_customer(bought, embedded))
-        )
+        embedded = {sku: short[sku] for sku, _ in bought if sku in short}
+        name = keys.customer_purchases(history.name_of(customer))
+        entries.append((name, encode_customer_days(bought, embedded)))
     return entries
 
 
@@ -99,26 +94,40 @@ def sequence_entries(
     }
 
 
-def recent_purchases(history: History, per_customer: int) -> list[tuple[int, list[Purchase]]]:
-    """Per customer (ascending id), the last purchase of their most recent distinct SKUs."""
+def recent_purchases(
+    history: History, per_customer: int
+) -> list[tuple[int, list[tuple[str, str]]]]:
+    """Per customer (ascending id): (sku, ISO date) of the last purchase of their most
+    recent distinct SKUs, newest first. Vectorised: packed keys and plain sorts, then one
+    pass over the kept rows only."""
     customer = history.order_customer[history.line_order]
     known = customer != GUEST
-    customer, item = customer[known], history.line_item[known]
-    at = history.order_at[history.line_order][known]
-    order = np.lexsort((-at, item, customer))
-    customer, item, at = customer[order], item[order], at[order]
-    last = np.ones(len(item), dtype=np.bool_)
-    last[1:] = (customer[1:] != customer[:-1]) | (item[1:] != item[:-1])
-    customer, item, at = customer[last], item[last], at[last]
-    order = np.lexsort((item, -at, customer))
-    customer, item, day = customer[order], item[order], at[order] // SECONDS_PER_DAY
-    found: list[tuple[int, list[Purchase]]] = []
-    for who, code, on in zip(customer.tolist(), item.tolist(), day.tolist(), strict=True):
-        if not found or found[-1][0] != who:
-            found.append((who, []))
-        if len(found[-1][1]) < per_customer:
-            found[-1][1].append(Purchase(history.skus[code], _date(on)))
-    return found
+    ids, who = np.unique(customer[known], return_inverse=True)
+    item = history.line_item[known].astype(np.int64)
+    day = history.order_days()[history.line_order][known]
+    first_day = int(day.min(initial=0))
+    days, n = int(day.max(initial=0)) - first_day + 1, max(history.n_items, 1)
+    # Last purchase of each (customer, item): the end of its run in (customer, item, day) order.
+    keys = np.sort((who.reshape(-1) * n + item) * days + (day - first_day))
+    keys = keys[np.append(keys[1:] // days != keys[:-1] // days, True)] if len(keys) else keys
+    who, item, day = keys // days // n, keys // days % n, keys % days
+    # Newest first within each customer, then by SKU code; keep the first `per_customer`.
+    keys = np.sort(who * (days * n) + (days - 1 - day) * n + item)
+    who, day, item = keys // (days * n), days - 1 - keys // n % days, keys % n
+    opens = run_starts(who)
+    kept = (
+        np.arange(len(keys)) - np.repeat(opens, np.diff(np.append(opens, len(keys)))) < per_customer
+    )
+    who, day, item = who[kept], day[kept], item[kept]
+    skus = [history.skus[code] for code in item.tolist()]
+    unique_days, at_day = np.unique(day, return_inverse=True)
+    names = [_date(first_day + int(d)).isoformat() for d in unique_days.tolist()]
+    dates = [names[k] for k in at_day.reshape(-1).tolist()]
+    bounds = np.append(run_starts(who), len(who)).tolist()
+    return [
+        (int(ids[who[low]]), list(zip(skus[low:high], dates[low:high], strict=True)))
+        for low, high in pairwise(bounds)
+    ]
 
 
 def _date(day: int) -> date:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -86,13 +86,17 @@ def decode_sequence(raw: bytes) -> SequenceEntry:
     return _sequence(orjson.loads(raw))
 
 
-def encode_customer(purchases: list[Purchase], sequences: Mapping[str, bytes]) -> bytes:
+def encode_customer(purchases: Sequence[Purchase], sequences: Mapping[str, bytes]) -> bytes:
     """`sequences` are already encoded `seq:` values: embedded as they are, not re-serialised."""
+    return encode_customer_days([(p.sku, p.on.isoformat()) for p in purchases], sequences)
+
+
+def encode_customer_days(
+    purchases: Sequence[tuple[str, str]], sequences: Mapping[str, bytes]
+) -> bytes:
+    """The same from (sku, ISO date) pairs: the job's path for a million customers."""
     return orjson.dumps(
-        {
-            "p": [[p.sku, p.on.isoformat()] for p in purchases],
-            "s": {sku: orjson.Fragment(raw) for sku, raw in sequences.items()},
-        }
+        {"p": purchases, "s": {sku: orjson.Fragment(raw) for sku, raw in sequences.items()}}
     )
 
 

@@ -64,7 +64,7 @@ def brute_sequences(p: Purchases) -> tuple[dict[tuple[int, int], Figures], int]:
         for a in range(N_ITEMS):
             for b in range(N_ITEMS):
                 found = [
-                    (tb, db - da)
+                    (db, db - da)
                     for ta, da, ia in orders
                     for tb, db, ib in orders
                     if a != b and a in ia and b in ib and tb > ta and db - da <= WINDOW

@@ -19,7 +19,7 @@ from datetime import date
 import numpy as np
 from numpy.typing import NDArray
 
-from app.analytics.history import GUEST, History
+from app.analytics.history import History
 from app.mining.sequences import Replenishment, SequenceTable
 
 Int64s = NDArray[np.int64]
@@ -94,16 +94,9 @@ def due_on(
 
 
 def _last_purchases(history: History) -> _LastPurchases:
-    customer = history.order_customer[history.line_order]
-    known = customer != GUEST
-    item = history.line_item[known].astype(np.int64)
-    customer, day = customer[known], history.order_days()[history.line_order][known]
-    keys = np.unique(customer * history.n_items + item)
-    last = np.full(len(keys), np.iinfo(np.int64).min, dtype=np.int64)
-    np.maximum.at(last, np.searchsorted(keys, customer * history.n_items + item), day)
-    customer, item = keys // max(history.n_items, 1), keys % max(history.n_items, 1)
-    order = np.lexsort((last, item))
-    return _LastPurchases(customer[order], item[order], last[order])
+    customer, item, day = history.last_purchases()
+    order = np.lexsort((day, item))
+    return _LastPurchases(customer[order], item[order], day[order])
 
 
 def _delay(days: Floats) -> Int64s:

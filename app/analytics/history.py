@@ -65,6 +65,23 @@ class History:
             self.line_item[known], self.n_items,
         )  # fmt: skip
 
+    def last_purchases(self) -> tuple[Int64s, Int64s, Int64s]:
+        """(customer, item, day) of each customer's latest purchase of each item they bought,
+        sorted by customer then item. Guest orders are left out."""
+        customer = self.order_customer[self.line_order]
+        known = customer != GUEST
+        ids, who = np.unique(customer[known], return_inverse=True)
+        item = self.line_item[known].astype(np.int64)
+        day = self.order_days()[self.line_order][known]
+        first = int(day.min(initial=0))
+        days, n = int(day.max(initial=0)) - first + 1, max(self.n_items, 1)
+        # The latest day of a (customer, item) run ends that run once the packed keys are sorted.
+        keys = np.sort((who.reshape(-1) * n + item) * days + (day - first))
+        if len(keys):
+            keys = keys[np.append(keys[1:] // days != keys[:-1] // days, True)]
+        pair = keys // days
+        return ids[pair // n], pair % n, keys % days + first
+
     def name_of(self, customer: int) -> str:
         return self.customer_names.get(customer, str(customer))
 

@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 
 from app.analytics.history import GUEST, History
 from app.mining.baskets import BasketMatrix, encode_baskets
+from app.mining.runs import distinct
 
 Int64s = NDArray[np.int64]
 Floats = NDArray[np.float64]
@@ -59,7 +60,7 @@ class CoHolding:
 def holdings(history: History) -> Holdings:
     customer = history.order_customer[history.line_order]
     known = customer != GUEST
-    ids = np.unique(customer[known])
+    ids = distinct(customer[known])
     matrix = encode_baskets(customer[known], history.line_item[known], history.n_items)
     return Holdings(matrix, ids)
 

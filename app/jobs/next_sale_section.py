@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.analytics.history import GUEST, History
+from app.analytics.history import History
 from app.jobs.history import read_history
 from app.mining.runs import run_starts
 from app.mining.sequences import (
@@ -100,17 +100,12 @@ def recent_purchases(
     """Per customer (ascending id): (sku, ISO date) of the last purchase of their most
     recent distinct SKUs, newest first. Vectorised: packed keys and plain sorts, then one
     pass over the kept rows only."""
-    customer = history.order_customer[history.line_order]
-    known = customer != GUEST
-    ids, who = np.unique(customer[known], return_inverse=True)
-    item = history.line_item[known].astype(np.int64)
-    day = history.order_days()[history.line_order][known]
+    customer, item, day = history.last_purchases()
     first_day = int(day.min(initial=0))
     days, n = int(day.max(initial=0)) - first_day + 1, max(history.n_items, 1)
-    # Last purchase of each (customer, item): the end of its run in (customer, item, day) order.
-    keys = np.sort((who.reshape(-1) * n + item) * days + (day - first_day))
-    keys = keys[np.append(keys[1:] // days != keys[:-1] // days, True)] if len(keys) else keys
-    who, item, day = keys // days // n, keys // days % n, keys % days
+    day = day - first_day
+    ids = customer[run_starts(customer)]  # customers come sorted
+    who = np.cumsum(np.append(False, customer[1:] != customer[:-1]))  # index into ids
     # Newest first within each customer, then by SKU code; keep the first `per_customer`.
     keys = np.sort(who * (days * n) + (days - 1 - day) * n + item)
     who, day, item = keys // (days * n), days - 1 - keys // n % days, keys % n

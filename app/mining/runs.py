@@ -32,6 +32,14 @@ def run_starts(values: NDArray[np.int64] | Int32s) -> Int64s:
     return np.concatenate(([0], changed)).astype(np.int64)
 
 
+def distinct(values: Int64s) -> Int64s:
+    """Sorted distinct values. np.unique without return_* flags hashes, which is 50x slower
+    than this plain sort on a few million int64 ids (numpy 2.3+)."""
+    ordered = np.sort(values)
+    found: Int64s = ordered[run_starts(ordered)]
+    return found
+
+
 def run_quantiles(
     values: Int64s, weights: Int64s, starts: Int64s, groups: Int64s
 ) -> tuple[Floats, Floats, Floats]:

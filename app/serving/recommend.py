@@ -160,8 +160,10 @@ class _Picker:
         self.per_category = per_category
         self.chosen: list[Suggestion] = []
         self.refused = {*query.cart, *query.exclude, *blocked}
+        # Other sizes of cart items: refused as add-ons, admitted as upsells.
+        self.sizes: set[str] = set()
         for sku in query.cart:
-            self.refused.update(self.families.get(sku, ()))
+            self.sizes.update(self.families.get(sku, ()))
         self._categories: dict[str, int] = {}
 
     def offer(self, candidates: Iterable[Suggestion], room: int | None = None) -> None:
@@ -169,13 +171,15 @@ class _Picker:
         for candidate in candidates:
             if len(self.chosen) >= self.query.limit or (room is not None and taken >= room):
                 return
-            if self.accepts(candidate.sku):
+            if self.accepts(candidate.sku, upsell=candidate.kind == "upsell"):
                 self.take(candidate)
                 taken += 1
 
-    def accepts(self, sku: str) -> bool:
+    def accepts(self, sku: str, upsell: bool = False) -> bool:
         facts = self.catalog.get(sku)
         if facts is None or sku in self.refused or not (facts.active and facts.in_stock):
+            return False
+        if not upsell and sku in self.sizes:
             return False
         limit = self.query.max_price
         if limit is not None and (facts.price is None or facts.price > limit):

@@ -1,0 +1,129 @@
+"""Whatever the catalog, rules, merchandising and query: no answer breaks a filter."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.serving.merchandising import Action, Merchandising, MerchRule
+from app.serving.recommend import Answer, Assortment, Policy, Query, RankBy, rank, rule_sources
+from app.serving.snapshot import Popular, ProductFacts, RuleHit
+
+SKUS = [f"sku-{n}" for n in range(10)]
+CATEGORIES = ["a", "b", "c", ""]
+sku = st.sampled_from(SKUS)
+mostly = st.sampled_from([True, True, True, False])  # enough offerable items to collide
+
+
+@st.composite
+def catalogs(draw: st.DrawFn) -> dict[str, ProductFacts]:
+    products: dict[str, ProductFacts] = {}
+    for index, name in enumerate(draw(st.lists(sku, min_size=4, unique=True))):
+        later = [s for s in SKUS[index + 1 :]]
+        upgrades = (
+            tuple(draw(st.lists(st.sampled_from(later), max_size=2, unique=True))) if later else ()
+        )
+        products[name] = ProductFacts(
+            name,
+            name,
+            draw(st.sampled_from(CATEGORIES)),
+            draw(st.none() | st.floats(0, 100, allow_nan=False)),
+            draw(st.none() | st.floats(0, 100, allow_nan=False)),
+            draw(mostly),
+            draw(mostly),
+            upgrades,
+        )
+    return products
+
+
+rule_hits = st.lists(
+    st.builds(
+        RuleHit,
+        sku,
+        st.integers(1, 100),
+        st.floats(0, 1),
+        st.floats(0, 1),
+        st.floats(0, 20),
+        st.floats(-1, 1),
+        st.floats(0, 10),
+    ),
+    max_size=8,
+)
+merch_rules = st.lists(
+    st.builds(
+        MerchRule,
+        sku,
+        st.sampled_from(list(Action)),
+        st.none() | sku,
+        st.none() | st.floats(0.01, 100),
+    ),
+    max_size=5,
+)
+queries = st.builds(
+    Query,
+    st.lists(sku | st.just("unknown"), max_size=6, unique=True).map(tuple),
+    st.integers(1, 10),
+    st.frozensets(sku, max_size=4),
+    st.none() | st.floats(0, 100, allow_nan=False),
+    st.booleans(),
+    st.sampled_from(list(RankBy)),
+)
+policies = st.builds(Policy, st.integers(1, 3), st.floats(0, 2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    catalogs(),
+    queries,
+    st.data(),
+    merch_rules,
+    policies,
+    st.lists(sku, unique=True),
+)
+def test_no_returned_item_violates_a_filter(
+    catalog: dict[str, ProductFacts],
+    query: Query,
+    data: st.DataObject,
+    merch_list: list[MerchRule],
+    policy: Policy,
+    popular_overall: list[str],
+) -> None:
+    names = list(rule_sources(query.cart, catalog))
+    rules = {name: data.draw(rule_hits) for name in names if data.draw(mostly)}
+    categories = {p.category for p in catalog.values()}
+    popular = Popular(tuple(popular_overall), {c: tuple(popular_overall[::-1]) for c in categories})
+    assortment = Assortment.index(catalog, popular)
+    merch = Merchandising(tuple(merch_list))
+    result = rank(query, rules, assortment, merch, policy)
+    check_filters(result, query, assortment, merch, policy)
+
+
+def check_filters(
+    result: Answer, query: Query, assortment: Assortment, merch: Merchandising, policy: Policy
+) -> None:
+    catalog, families = assortment.catalog, assortment.families
+    cart = frozenset(query.cart)
+    chosen = [item.sku for item in result.items]
+    assert len(chosen) <= query.limit
+    assert len(chosen) == len(set(chosen))
+    per_category: dict[str, int] = {}
+    for item in result.items:
+        facts = catalog[item.sku]
+        assert facts.active and facts.in_stock
+        assert item.sku not in cart and item.sku not in query.exclude
+        assert item.sku not in merch.blocked(cart)
+        if query.max_price is not None:
+            assert facts.price is not None and facts.price <= query.max_price
+        if facts.category:
+            per_category[facts.category] = per_category.get(facts.category, 0) + 1
+        others = families.get(item.sku, frozenset())
+        assert not others & (set(chosen) - {item.sku}), "two sizes of one item"
+        if others & cart:
+            assert item.kind == "upsell" and query.include_upsell
+            source = catalog[item.because[0]]
+            assert item.sku in source.upgrades and source.price and facts.price
+            assert 0 < facts.price / source.price - 1 <= policy.upsell_max_step
+    assert all(count <= policy.max_per_category for count in per_category.values())
+    kinds = {item.kind for item in result.items}
+    expected = "popular" if kinds <= {"popular"} else "rules" if "popular" not in kinds else "mixed"
+    assert result.strategy == expected

@@ -53,10 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Cross-sell, upsell and next-sale recommendations from co-purchase rules.",
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
     )
     install_error_handlers(app)
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
     for module in (recommend, upgrade_offers, next_sale, admin, health):
         app.include_router(module.router)
     return app

@@ -8,24 +8,33 @@ import uuid
 
 import structlog
 from prometheus_client import Counter, Histogram
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
+from app.api.errors import body_too_large, body_too_large_detail
 
 REQUEST_ID_HEADER = b"x-request-id"
 
 
 class RequestContext:
-    """Plain ASGI (no BaseHTTPMiddleware) to keep the per-request cost to a few microseconds."""
+    """Plain ASGI (no BaseHTTPMiddleware) to keep the per-request cost to a few microseconds.
 
-    def __init__(self, app: ASGIApp) -> None:
+    It also enforces the body size limit: Starlette's `max_body_size` answers a declared
+    oversize body in plain text, and every error of this API is problem+json. A declared
+    length is refused before any route runs; a chunked body is counted as it arrives.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int | None = None) -> None:
         self.app = app
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_id(scope) or uuid.uuid4().hex
+        incoming, length = _read_headers(scope)
+        request_id = incoming or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
@@ -38,8 +47,14 @@ class RequestContext:
                 message.setdefault("headers", []).append((REQUEST_ID_HEADER, request_id.encode()))
             await send(message)
 
+        limit = self.max_body_bytes
         try:
-            await self.app(scope, receive, send_with_id)
+            if limit is not None and length is not None and length > limit:
+                await body_too_large(limit)(scope, receive, send_with_id)
+            else:
+                if limit is not None and length is None:  # chunked: count as it arrives
+                    receive = _limited(receive, limit)
+                await self.app(scope, receive, send_with_id)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
             count, latency = _series(scope["method"], route, status)
@@ -55,9 +70,29 @@ def _series(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
     return metrics.HTTP_REQUESTS.labels(*labels), metrics.HTTP_LATENCY.labels(*labels)
 
 
-def _incoming_id(scope: Scope) -> str | None:
+def _limited(receive: Receive, limit: int) -> Receive:
+    total = 0
+
+    async def receive_limited() -> Message:
+        nonlocal total
+        message = await receive()
+        if message["type"] == "http.request":
+            total += len(message.get("body", b""))
+            if total > limit:  # an HTTPException passes FastAPI's body parsing untouched
+                raise HTTPException(413, body_too_large_detail(limit))
+        return message
+
+    return receive_limited
+
+
+def _read_headers(scope: Scope) -> tuple[str | None, int | None]:
+    """The caller's request id (when printable) and the declared body length, in one pass."""
+    request_id: str | None = None
+    length: int | None = None
     for name, value in scope.get("headers", []):
         if name == REQUEST_ID_HEADER:
             text = value.decode("latin-1")[:64]
-            return text if text.isprintable() else None
-    return None
+            request_id = text if text.isprintable() else None
+        elif name == b"content-length" and value.isdigit():
+            length = int(value)
+    return request_id, length

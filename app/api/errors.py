@@ -15,6 +15,8 @@ from app.logs import get_logger
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://cartlift.dev/problems/"
 log = get_logger(__name__)
+SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}
+TITLES = {404: "Not Found", 405: "Method Not Allowed", 413: "Content Too Large"}
 
 
 class Problem(BaseModel):
@@ -55,6 +57,14 @@ def problem_response(
     )
 
 
+def body_too_large_detail(limit: int) -> str:
+    return f"body: the request body exceeds {limit} bytes"
+
+
+def body_too_large(limit: int) -> JSONResponse:
+    return problem_response(413, "body-too-large", TITLES[413], body_too_large_detail(limit))
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries for the problem documents a route may return."""
     return {
@@ -68,21 +78,29 @@ def _field(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _issue(error: dict[str, Any]) -> dict[str, Any]:
+    if error.get("type") == "json_invalid":  # its location is a character offset, not a field
+        reason = error.get("ctx", {}).get("error", "invalid JSON")
+        return {
+            "field": "body",
+            "message": f"malformed JSON at character {error['loc'][-1]}: {reason}",
+        }
+    return {"field": _field(tuple(error["loc"])), "message": error["msg"]}
+
+
 async def _validation(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    issues = [{"field": _field(tuple(e["loc"])), "message": e["msg"]} for e in error.errors()]
+    issues = [_issue(e) for e in error.errors()]
     detail = "; ".join(f"{issue['field']}: {issue['message']}" for issue in issues[:5])
     return problem_response(422, "invalid-request", "Invalid request", detail, errors=issues)
 
 
 async def _http(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
-    slug = {404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}.get(
-        error.status_code, "http-error"
-    )
-    return problem_response(
-        error.status_code, slug, str(error.detail), str(error.detail), dict(error.headers or {})
-    )
+    status = error.status_code
+    slug = SLUGS.get(status, "http-error")
+    title = TITLES.get(status, str(error.detail))
+    return problem_response(status, slug, title, str(error.detail), dict(error.headers or {}))
 
 
 async def _problem(_request: Request, error: Exception) -> JSONResponse:

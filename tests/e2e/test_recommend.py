@@ -67,8 +67,9 @@ class Shop:
             yield client
 
 
-@pytest.fixture(scope="module")
-async def shop(postgres_url: str, demo_files: DemoFiles) -> AsyncIterator[Shop]:
+@asynccontextmanager
+async def demo_shop(postgres_url: str, demo_files: DemoFiles) -> AsyncIterator[Shop]:
+    """Imported into a clean database and published to a flushed Redis db; cleaned after."""
     engine = make_engine(postgres_url)
     await _truncate(engine)
     await import_demo(engine, demo_files)
@@ -81,6 +82,12 @@ async def shop(postgres_url: str, demo_files: DemoFiles) -> AsyncIterator[Shop]:
         yield demo
     await _truncate(engine)
     await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+async def shop(postgres_url: str, demo_files: DemoFiles) -> AsyncIterator[Shop]:
+    async with demo_shop(postgres_url, demo_files) as published:
+        yield published
 
 
 def cart(*skus: str, **extra: Any) -> dict[str, Any]:

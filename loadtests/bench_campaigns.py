@@ -37,7 +37,7 @@ from app.demo.synthetic import write_synthetic_orders, write_synthetic_products
 from app.jobs.catalog import read_catalog
 from app.jobs.history import read_history
 from app.jobs.next_sale_section import next_sale_entries
-from app.mining.sequences import SequenceParams, mine_replenishment, mine_sequences
+from app.mining.sequences import SequenceParams, mine_follow_ups
 from app.report.figures import ReportParams, build_report
 from app.report.heatmap import heatmap_png
 from app.report.html import render_html
@@ -99,8 +99,7 @@ async def _steps(url: str, due: date) -> None:
     _clock("reactivation", lambda: reactivation_targets(
         history, held, tickets, prices, available, ReactivationParams()))  # fmt: skip
     purchases = history.purchases()
-    table = _clock("sequences", lambda: mine_sequences(purchases, SequenceParams()))
-    refills = _clock("replenishment", lambda: mine_replenishment(purchases, SequenceParams()))
+    table, refills = _clock("sequences", lambda: mine_follow_ups(purchases, SequenceParams()))
     _clock("due_on", lambda: due_on(history, table, refills, due, available, 0.1))
     entries = _clock("next_sale_entries", lambda: next_sale_entries(history, SequenceParams()))
     size = sum(len(value) for _, value in entries) / 2**20

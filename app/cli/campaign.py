@@ -23,7 +23,7 @@ from app.cli.jobs import parse_window
 from app.db.engine import make_engine
 from app.jobs.catalog import read_catalog
 from app.jobs.history import read_history
-from app.mining.sequences import SequenceParams, mine_replenishment, mine_sequences
+from app.mining.sequences import SequenceParams, mine_follow_ups
 from app.mining.thresholds import InvalidThresholds, exact_fraction
 from app.serving.snapshot import ProductFacts
 
@@ -127,12 +127,12 @@ def next_sale(
     except ValueError:
         raise fail(f"--on must be a date like 2026-11-24, got {on!r}", 2) from None
     shop = load_shop(parse_window(since))
-    purchases = shop.history.purchases()
     params = SequenceParams(window_days=window_days, min_count=min_count, min_repeaters=min_count)
+    sequences, refills = mine_follow_ups(shop.history.purchases(), params)
     rows = due_on(
         shop.history,
-        mine_sequences(purchases, params),
-        mine_replenishment(purchases, params),
+        sequences,
+        refills,
         day,
         shop.available,
         min_confidence,

@@ -41,7 +41,7 @@ def distinct(values: Int64s) -> Int64s:
 
 
 def run_quantiles(
-    values: Int64s, weights: Int64s, starts: Int64s, groups: Int64s
+    values: Int64s | Int32s, weights: Int64s, starts: Int64s, groups: Int64s
 ) -> tuple[Floats, Floats, Floats]:
     """Quartiles of the selected runs of rows sorted by (run, value), each row `weight` times.
 

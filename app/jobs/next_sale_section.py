@@ -46,7 +46,7 @@ EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 async def next_sale_section(engine: AsyncEngine, context: SectionContext) -> list[Entry]:
     """`seq:{sku}` for every antecedent or consumable, `cust:{id}` for every customer."""
-    history = await read_history(engine, context.since)
+    history = await read_history(engine, context.since, amounts=False)
     return next_sale_entries(history, SequenceParams())
 
 

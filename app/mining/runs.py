@@ -1,4 +1,4 @@
-"""Helpers over runs of equal keys in sorted arrays: starts, merged counts, quartiles."""
+"""Helpers over runs of equal values in sorted arrays: starts, distinct values, quartiles."""
 
 from __future__ import annotations
 
@@ -9,19 +9,6 @@ Int64s = NDArray[np.int64]
 Int32s = NDArray[np.int32]
 Floats = NDArray[np.float64]
 QUARTILES = (0.25, 0.5, 0.75)
-
-
-def merge_counts(keys: list[Int64s], counts: list[Int64s]) -> tuple[Int64s, Int64s]:
-    """Sorted distinct keys of several (key, count) parts, with their counts summed."""
-    if not keys:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    every, tally = np.concatenate(keys), np.concatenate(counts)
-    order = np.argsort(every, kind="stable")
-    every, tally = every[order], tally[order]
-    starts = run_starts(every)
-    if len(starts) == 0:
-        return every, tally
-    return every[starts], np.add.reduceat(tally, starts)
 
 
 def run_starts(values: NDArray[np.int64] | Int32s) -> Int64s:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from app import metrics
-from app.api.deps import ClientKey, ReaderDep, VersionDep
+from app.api.deps import API_KEY_PARAMETER, ServingDep
 from app.api.errors import problem_responses
 from app.serving.guard import StoreUnavailable
 from app.serving.next_sale import (
@@ -138,21 +138,20 @@ class NextSaleResponse(BaseModel):
 
 @router.get(
     "/next-sale",
-    dependencies=[ClientKey],
     responses=problem_responses(401, 422, 503),
     summary="Next items to offer a known customer, with the day to send each",
+    openapi_extra={"parameters": [API_KEY_PARAMETER]},
 )
 async def next_sale_for_customer(
     request: Request,
-    reader: ReaderDep,
-    loaded: VersionDep,
+    serving: ServingDep,
     customer_id: Annotated[str, Query(min_length=1, max_length=128, examples=["2769"])],
     limit: Annotated[int, Query(ge=1, le=50)] = 3,
     as_of: Annotated[date | None, Query(description="The day to plan from; default today")] = None,
 ) -> NextSaleResponse:
-    today = as_of or datetime.now(UTC).date()
+    today, loaded = as_of or datetime.now(UTC).date(), serving.loaded
     try:
-        [raw] = await _fetch(reader, loaded, [keys.customer_purchases(customer_id)])
+        [raw] = await _fetch(serving.reader, loaded, [keys.customer_purchases(customer_id)])
     except StoreUnavailable:
         return _respond(request, loaded, customer_id, _fallback(loaded, today, limit, STORE_DOWN))
     if raw is None:
@@ -167,21 +166,21 @@ async def next_sale_for_customer(
 
 @router.post(
     "/next-sale",
-    dependencies=[ClientKey],
     responses=problem_responses(401, 413, 422, 503),
     summary="Next items to offer after the given purchases, with the day to send each",
+    openapi_extra={"parameters": [API_KEY_PARAMETER]},
 )
 async def next_sale_for_purchases(
-    body: NextSaleRequest, request: Request, reader: ReaderDep, loaded: VersionDep
+    body: NextSaleRequest, request: Request, serving: ServingDep
 ) -> NextSaleResponse:
-    today = body.as_of or datetime.now(UTC).date()
+    today, loaded = body.as_of or datetime.now(UTC).date(), serving.loaded
     purchases = [Purchase(p.sku, p.at) for p in body.purchases]
     skus = list(dict.fromkeys(p.sku for p in purchases))
     known = [sku for sku in skus if sku in loaded.catalog]
     if len(known) < len(skus):
         metrics.UNKNOWN_SKUS.inc(len(skus) - len(known))
     try:
-        raw = await _fetch(reader, loaded, [keys.sequence_rules(sku) for sku in known])
+        raw = await _fetch(serving.reader, loaded, [keys.sequence_rules(sku) for sku in known])
     except StoreUnavailable:
         return _respond(request, loaded, None, _fallback(loaded, today, body.limit, STORE_DOWN))
     sequences = {

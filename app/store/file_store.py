@@ -40,7 +40,11 @@ class FileRuleStore:
                 entries = await asyncio.to_thread(self._load, version)
             except UnknownVersion:
                 return [None] * len(names)  # like Redis: a dropped version reads as absent
-            self._cache = {version: entries}  # keep only the newest loaded version in memory
+            # Two versions: requests still on the old one must not evict the new one.
+            newest = max(self._cache, default=None)
+            self._cache = {version: entries} | (
+                {newest: self._cache[newest]} if newest is not None and newest != version else {}
+            )
         return [entries.get(name) for name in names]
 
     async def entry_names(self, version: int) -> list[str]:
@@ -63,7 +67,12 @@ class FileRuleStore:
 
     async def activate(self, version: int, keep: int) -> list[int]:
         partial = self._dir / f"v{version}.partial"
-        os.replace(partial, self._dir / f"v{version}.rules")
+        try:
+            os.replace(partial, self._dir / f"v{version}.rules")
+        except FileNotFoundError:
+            raise StoreError(
+                f"version {version} was discarded while it was being written"
+            ) from None
         _replace(self._dir / "current", str(version).encode())
         sealed = await self.versions()
         dropped = [old for old in sealed[:-keep] if old != version] if keep else []
@@ -86,8 +95,13 @@ class FileRuleStore:
         return unfinished
 
     async def put_flag(self, name: str, value: bytes, ttl_seconds: int) -> None:
-        flags = self._read_flags()
-        expires = time.time() + ttl_seconds if ttl_seconds > 0 else None
+        now = time.time()
+        flags = {
+            key: entry
+            for key, entry in self._read_flags().items()
+            if entry[1] is None or float(str(entry[1])) > now  # expired cooldowns go away here
+        }
+        expires = now + ttl_seconds if ttl_seconds > 0 else None
         flags[name] = [value.decode(), expires]
         self._dir.mkdir(parents=True, exist_ok=True)
         _replace(self._dir / "flags.json", orjson.dumps(flags))
@@ -129,6 +143,7 @@ class FileRuleStore:
 
 
 def _replace(path: Path, content: bytes) -> None:
-    temporary = path.with_suffix(path.suffix + ".tmp")
+    # A name per writer, so two workers writing at once never share a half-written file.
+    temporary = path.with_suffix(f"{path.suffix}.{os.getpid()}.{time.monotonic_ns()}.tmp")
     temporary.write_bytes(content)
     os.replace(temporary, path)

@@ -15,6 +15,12 @@ from app.store import keys
 from app.store.base import StoreError, UnknownVersion
 
 WRITE_BATCH = 2_000
+SEAL_AND_FLIP = """
+if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1])
+redis.call('SET', KEYS[3], ARGV[1])
+return 1
+"""
 MSET_ENTRIES = 1_000
 
 
@@ -80,13 +86,14 @@ class RedisRuleStore:
 
     async def activate(self, version: int, keep: int) -> list[int]:
         # The pointer is one key, so readers flip from N to N+1 in a single step. Sealing and
-        # flipping go in one MULTI: a job killed in between must not leave `current` on a
-        # version still marked as building, which the next run would discard.
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.zadd(keys.VERSIONS, {str(version): version})
-        pipe.srem(keys.BUILDING, version)
-        pipe.set(keys.CURRENT, version)
-        await self._call(pipe.execute())
+        # flipping run as one script: a job killed in between must not leave `current` on a
+        # version still marked as building, and a version another run already discarded
+        # (because this run lost its lock) must never go live with holes in it.
+        sealed_now = await self._call(
+            self._redis.eval(SEAL_AND_FLIP, 3, keys.BUILDING, keys.VERSIONS, keys.CURRENT, version)
+        )
+        if not sealed_now:
+            raise StoreError(f"version {version} was discarded while it was being written")
         sealed = await self.versions()
         dropped = [old for old in sealed[:-keep] if old != version] if keep else []
         for old in dropped:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.store import keys
-from app.store.base import RuleStore, UnknownVersion
+from app.store.base import RuleStore, StoreError, UnknownVersion
 
 
 async def publish(store: RuleStore, entries: dict[str, bytes], keep: int = 3) -> int:
@@ -77,3 +77,13 @@ async def test_flags_expire_and_survive_publishes(store: RuleStore) -> None:
         b"1",
         None,
     ]
+
+
+async def test_a_version_discarded_while_written_can_never_go_live(store: RuleStore) -> None:
+    live = await publish(store, {"r:a": b"live"})
+    lost = await store.allocate_version()
+    await store.write_entries(lost, [("r:a", b"half")])
+    await store.discard_unfinished()  # what a second run does after the first lost its lock
+    with pytest.raises(StoreError, match="discarded"):
+        await store.activate(lost, keep=3)
+    assert await store.current_version() == live

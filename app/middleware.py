@@ -57,10 +57,15 @@ class RequestContext:
                 await self.app(scope, receive, send_with_id)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            count, latency = _series(scope["method"], route, status)
+            method = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
+            count, latency = _series(method, route, status)
             count.inc()
             latency.observe(time.perf_counter() - started)
             structlog.contextvars.unbind_contextvars("request_id")
+
+
+# Any token is a valid HTTP method; unknown ones share a label so series stay bounded.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 @functools.cache

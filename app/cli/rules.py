@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.cli.common import console, fail, load_settings, out, run_with_store
 from app.serving import snapshot
-from app.serving.export import FORMATS, antecedent_of, rule_rows, write_rules
+from app.serving.export import FORMATS, rule_rows, write_rules
 from app.serving.snapshot import RuleHit
 from app.store import keys
 from app.store.base import RuleStore, StoreError, UnknownVersion
@@ -41,13 +41,13 @@ def _antecedent_entry(antecedent: str) -> str:
 
 
 async def _all_rules(store: RuleStore, version: int) -> list[tuple[str, list[RuleHit]]]:
-    names = [n for n in await store.entry_names(version) if antecedent_of(n) is not None]
+    names = [n for n in await store.entry_names(version) if keys.rule_antecedent(n) is not None]
     found: list[tuple[str, list[RuleHit]]] = []
     for start in range(0, len(names), FETCH_BATCH):
         batch = names[start : start + FETCH_BATCH]
         for name, raw in zip(batch, await store.fetch(version, batch), strict=True):
             if raw:
-                found.append((antecedent_of(name) or name, snapshot.decode_rules(raw)))
+                found.append((keys.rule_antecedent(name) or name, snapshot.decode_rules(raw)))
     return found
 
 

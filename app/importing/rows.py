@@ -16,6 +16,7 @@ from typing import IO
 
 MAX_ERRORS = 20
 MAX_ID_LENGTH = 128
+PAIR_SEPARATOR = "|"
 
 
 class RowError(ValueError):
@@ -94,6 +95,11 @@ def identifier(value: str, field: str, line: int, *, required: bool = True) -> s
         return None
     if len(text) > MAX_ID_LENGTH:
         raise RowError(line, f"{field} longer than {MAX_ID_LENGTH} characters")
+    if not text.isprintable():
+        raise RowError(line, f"{field} contains control characters (tab, newline, ...)")
+    if field.endswith("sku") and PAIR_SEPARATOR in text:
+        # `|` joins the two items of a pair antecedent in store keys and exports.
+        raise RowError(line, f"{field} must not contain {PAIR_SEPARATOR!r}")
     return text
 
 

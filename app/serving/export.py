@@ -17,12 +17,6 @@ RULE_COLUMNS = (
 FORMATS = ("csv", "jsonl")
 
 
-def antecedent_of(name: str) -> str | None:
-    """`r:roses` -> "roses", `r2:a|b` -> "a|b"; None for entries that are not rules."""
-    kind, _, rest = name.partition(":")
-    return rest if kind in ("r", "r2") and rest else None
-
-
 def rule_rows(entries: Iterable[tuple[str, list[RuleHit]]]) -> Iterator[dict[str, Any]]:
     for antecedent, hits in entries:
         for hit in hits:

@@ -54,15 +54,6 @@ def encode_rule_rows(rows: list[RuleRow]) -> bytes:
     return orjson.dumps([[*row[:6], None if math.isinf(row[6]) else row[6]] for row in rows])
 
 
-def encode_rules(rules: list[RuleHit]) -> bytes:
-    return encode_rule_rows(
-        [
-            [r.consequent, r.count, r.support, r.confidence, r.lift, r.leverage, r.conviction]
-            for r in rules
-        ]
-    )
-
-
 def decode_rules(raw: bytes) -> list[RuleHit]:
     return [
         RuleHit(c, int(n), s, conf, lift, lev, math.inf if conv is None else conv)

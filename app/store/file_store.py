@@ -117,8 +117,10 @@ class FileRuleStore:
         return found
 
     async def ping(self) -> None:
-        if not self._dir.is_dir():
-            raise StoreError(f"snapshot directory {self._dir} does not exist")
+        # A missing directory only means nothing was published yet; a file in its place
+        # is a broken deployment.
+        if self._dir.exists() and not self._dir.is_dir():
+            raise StoreError(f"snapshot path {self._dir} is not a directory")
 
     async def close(self) -> None:
         self._cache.clear()

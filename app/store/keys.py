@@ -24,13 +24,25 @@ def version_pattern(version: int) -> str:
     return f"{PREFIX}:v{version}:*"
 
 
+ITEM_RULES_PREFIX = "r:"
+PAIR_RULES_PREFIX = "r2:"
+
+
 def item_rules(sku: str) -> str:
-    return f"r:{sku}"
+    return f"{ITEM_RULES_PREFIX}{sku}"
 
 
 def pair_rules(first: str, second: str) -> str:
     low, high = sorted((first, second))
-    return f"r2:{low}|{high}"
+    return f"{PAIR_RULES_PREFIX}{low}|{high}"
+
+
+def rule_antecedent(name: str) -> str | None:
+    """`r:roses` -> "roses", `r2:a|b` -> "a|b"; None for entries that are not rules."""
+    for prefix in (ITEM_RULES_PREFIX, PAIR_RULES_PREFIX):
+        if name.startswith(prefix) and len(name) > len(prefix):
+            return name[len(prefix) :]
+    return None
 
 
 def cooldown(customer_id: str, plan_id: str) -> str:

@@ -59,6 +59,8 @@ async def test_reimporting_the_same_orders_changes_nothing(
         ("o9,c1,2026-01-01T00:00:00,roses-red-12,-2,1", "line 3: quantity must be positive"),
         ("o9,c1,2026-01-01T00:00:00,roses-red-12,1,abc", "line 3: bad unit_price"),
         ("o9,c1,2026-01-01T00:00:00,roses-red-12,1", "line 3: expected 6 fields"),
+        ("o9,c1,2026-01-01T00:00:00,roses|red,1,1", "line 3: sku must not contain '|'"),
+        ('o9,c1,2026-01-01T00:00:00,"roses\tred",1,1', "line 3: sku contains control characters"),
     ],
 )
 async def test_a_bad_row_rejects_the_file_and_leaves_the_database_unchanged(

@@ -11,6 +11,7 @@ import asyncio
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -34,7 +35,7 @@ from app.main import create_app
 from app.store import keys
 from app.store.base import RuleStore
 from app.store.redis_store import RedisRuleStore, job_client
-from tests.conftest import REDIS_URL, fresh_redis, import_demo, serving, settings_for
+from tests.conftest import REDIS_URL, fresh_redis, import_demo, serving, settings_for, unavailable
 
 OPTIONS = RebuildOptions(min_count=5)
 PORTS = range(8300, 8400)
@@ -91,8 +92,8 @@ def _free_port() -> int:
 
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    if subprocess.run(["which", "redis-server"], capture_output=True).returncode != 0:
-        pytest.skip("redis-server is not installed")
+    if shutil.which("redis-server") is None:
+        unavailable("redis-server", FileNotFoundError("redis-server is not installed"))
     server = PrivateRedis(tmp_path, "--maxmemory-policy", "noeviction")
     server.start()
     yield server

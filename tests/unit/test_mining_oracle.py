@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any, cast
 
@@ -20,6 +19,7 @@ from app.mining import (
     thresholds_from,
     zipf_baskets,
 )
+from tests.conftest import unavailable
 
 DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 METRICS = ("support", "confidence", "lift", "leverage", "conviction")
@@ -122,9 +122,7 @@ def test_lift_filter_equals_filtering_mlxtend_rules_by_lift(seed: int) -> None:
 def groceries() -> BasketMatrix:
     path = DATA_DIR / "groceries.csv"
     if not path.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{path} is missing")
-        pytest.skip(f"{path} is missing")
+        unavailable("the Groceries data set", FileNotFoundError(path))
     lines = path.read_text().splitlines()
     matrix, _ = baskets_from_lists([line.split(",") for line in lines if line])
     return matrix

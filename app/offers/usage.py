@@ -64,6 +64,10 @@ def growth_per_day(
     return trends
 
 
+# Far beyond any real quota, and small enough that trend arithmetic cannot overflow.
+MAX_USAGE = 1e15
+
+
 def day_number(moment: date) -> float:
     """Days since 0001-01-01; a datetime adds its own wall-clock time of day."""
     if isinstance(moment, datetime):
@@ -83,7 +87,7 @@ def _slope(points: Sequence[tuple[float, float]]) -> float:
 def _check_values(where: str, values: Mapping[str, float], known: frozenset[str]) -> None:
     for resource, value in values.items():
         field = f"{where}.{resource}"
-        if not math.isfinite(value) or value < 0:
-            raise InvalidUsage(field, f"must be a finite number >= 0, got {value!r}")
+        if not math.isfinite(value) or value < 0 or value > MAX_USAGE:
+            raise InvalidUsage(field, f"must be a number from 0 to {MAX_USAGE:g}, got {value!r}")
         if resource not in known:
             raise InvalidUsage(field, "usage without a quota to compare: no plan has this quota")

@@ -311,3 +311,13 @@ def test_history_may_use_datetimes_from_earlier_today() -> None:
     assert decision.trigger is not None
     assert decision.trigger.reason == "storage_gb_91pct"
     assert decision.trigger.days_to_full is not None
+
+
+def test_usage_beyond_any_real_quota_is_invalid_not_an_overflow() -> None:
+    history = (
+        UsageSample(date(2026, 1, 1), {"storage_gb": 1e308}),
+        UsageSample(date(2026, 2, 1), {"storage_gb": 1e308}),
+    )
+    with pytest.raises(InvalidUsage) as error:
+        decide("basic-100gb", {"storage_gb": 1e300}, history=history)
+    assert error.value.field == "usage.storage_gb"

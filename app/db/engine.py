@@ -23,7 +23,10 @@ def make_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # asyncpg waits 60 s for a connection by default; fail fast and let callers retry.
+    return create_async_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args={"timeout": 10}
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

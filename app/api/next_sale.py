@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from app import metrics
 from app.api.deps import API_KEY_PARAMETER, ServingDep
@@ -65,11 +65,22 @@ def purchase_day(value: object) -> object:
         except ValueError:
             raise ValueError("expected a date (YYYY-MM-DD) or an ISO 8601 timestamp") from None
     if isinstance(value, datetime):
-        return (value.astimezone(UTC) if value.tzinfo else value).date()
+        try:
+            return (value.astimezone(UTC) if value.tzinfo else value).date()
+        except OverflowError:
+            raise ValueError("timestamp is out of range") from None
     return value
 
 
-PurchaseDay = Annotated[date, BeforeValidator(purchase_day)]
+def plausible_day(value: date) -> date:
+    # Dates near 9999-12-31 overflow once a typical delay is added to them.
+    if value.year > MAX_YEAR:
+        raise ValueError(f"dates after the year {MAX_YEAR} are not accepted")
+    return value
+
+
+MAX_YEAR = 9000
+PurchaseDay = Annotated[date, BeforeValidator(purchase_day), AfterValidator(plausible_day)]
 
 
 class PurchaseIn(BaseModel):
@@ -99,7 +110,9 @@ class NextSaleRequest(BaseModel):
     )
     purchases: list[PurchaseIn] = Field(max_length=100)
     limit: int = Field(default=3, ge=1, le=50)
-    as_of: date | None = Field(default=None, description="The day to plan from; default today")
+    as_of: PurchaseDay | None = Field(
+        default=None, description="The day to plan from; default today"
+    )
 
 
 class Evidence(BaseModel):
@@ -147,7 +160,9 @@ async def next_sale_for_customer(
     serving: ServingDep,
     customer_id: Annotated[str, Query(min_length=1, max_length=128, examples=["2769"])],
     limit: Annotated[int, Query(ge=1, le=50)] = 3,
-    as_of: Annotated[date | None, Query(description="The day to plan from; default today")] = None,
+    as_of: Annotated[
+        PurchaseDay | None, Query(description="The day to plan from; default today")
+    ] = None,
 ) -> NextSaleResponse:
     today, loaded = as_of or datetime.now(UTC).date(), serving.loaded
     try:

@@ -171,6 +171,13 @@ async def test_an_unknown_customer_gets_popular_follow_ups_and_a_reason(
         ("POST", {"json": {"purchases": [{"sku": "tv-32", "at": "2026-13-01"}]}}, "purchases.0.at"),
         ("POST", {"json": {"purchases": [{"sku": "tv-32", "at": "1 Oct"}]}}, "purchases.0.at"),
         ("POST", {"json": {"purchases": [], "as_of": "yesterday"}}, "as_of"),
+        (
+            "POST",
+            {"json": {"purchases": [{"sku": "tv-32", "at": "9999-12-31T23:00:00-05:00"}]}},
+            "purchases.0.at",
+        ),
+        ("POST", {"json": {"purchases": [{"sku": "tv-32", "at": "9999-12-30"}]}}, "purchases.0.at"),
+        ("GET", {"params": {"customer_id": "7", "as_of": "9999-12-25"}}, "as_of"),
         ("GET", {"params": {"customer_id": "7", "as_of": "2026-02-30"}}, "as_of"),
         ("GET", {"params": {"limit": 3}}, "customer_id"),
         ("GET", {"params": {"customer_id": "7", "limit": 0}}, "limit"),

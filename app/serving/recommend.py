@@ -205,14 +205,22 @@ def _pinned(merch: Merchandising) -> Iterator[Suggestion]:
 def _upsells(
     query: Query, catalog: Mapping[str, ProductFacts], policy: Policy
 ) -> Iterator[Suggestion]:
-    """The first upgrade of each cart item that is within the allowed price step."""
+    """The first offerable upgrade of each cart item within the allowed price step.
+
+    An unavailable or excluded first size must not hide the next one, so those are
+    skipped here rather than refused later.
+    """
     for sku in query.cart:
         source = catalog.get(sku)
         if source is None or not source.price:
             continue
         for target in source.upgrades:
             facts = catalog.get(target)
-            if facts is None or facts.price is None or target in query.cart:
+            if facts is None or facts.price is None or not facts.available:
+                continue
+            if target in query.cart or target in query.exclude:
+                continue
+            if query.max_price is not None and facts.price > query.max_price:
                 continue
             step = facts.price / source.price - 1
             if 0 < step <= policy.upsell_max_step:

@@ -338,3 +338,16 @@ def test_rule_sources_cover_every_item_and_pairs_of_the_first_known_items() -> N
     pairs = [because for name, because in sources.items() if name.startswith("r2:")]
     assert len(pairs) == MAX_PAIR_ITEMS * (MAX_PAIR_ITEMS - 1) // 2
     assert all(list(because) == sorted(because) for because in pairs)
+
+
+def test_an_unavailable_first_upgrade_does_not_hide_the_next_size() -> None:
+    catalog = {
+        **CATALOG,
+        "tv-27": product("tv-27", "electronics", 179.0, upgrades=("tv-32", "tv-40")),
+        "tv-32": product("tv-32", "electronics", 249.0, in_stock=False),
+        "tv-40": product("tv-40", "electronics", 269.0),
+    }
+    result = rank(
+        Query(("tv-27",)), {}, Assortment.index(catalog, POPULAR), Merchandising(), Policy()
+    )
+    assert [(s.sku, s.kind) for s in result.items[:1]] == [("tv-40", "upsell")]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -173,8 +173,9 @@ async def next_sale_for_customer(
         plan = _fallback(loaded, today, limit, UNKNOWN_CUSTOMER)
     else:
         entry = decode_customer(raw)
+        blocked = _blocked(serving.reader, (p.sku for p in entry.purchases))
         plan = plan_next_sale(
-            entry.purchases, entry.sequences, loaded.catalog, loaded.popular, today, limit
+            entry.purchases, entry.sequences, loaded.catalog, loaded.popular, today, limit, blocked
         )
     return _respond(request, loaded, customer_id, plan)
 
@@ -201,8 +202,16 @@ async def next_sale_for_purchases(
     sequences = {
         sku: decode_sequence(value) for sku, value in zip(known, raw, strict=True) if value
     }
-    plan = plan_next_sale(purchases, sequences, loaded.catalog, loaded.popular, today, body.limit)
+    blocked = _blocked(serving.reader, (p.sku for p in purchases))
+    plan = plan_next_sale(
+        purchases, sequences, loaded.catalog, loaded.popular, today, body.limit, blocked
+    )
     return _respond(request, loaded, None, plan)
+
+
+def _blocked(reader: RuleReader, held: Iterable[str]) -> frozenset[str]:
+    """The shop's block rules apply here as at checkout; held items play the cart's part."""
+    return frozenset(reader.merchandising.blocked(frozenset(held)))
 
 
 def _fetch(

@@ -63,7 +63,9 @@ def plan_next_sale(
     popular: Popular,
     today: date,
     limit: int,
+    blocked: frozenset[str] = frozenset(),
 ) -> NextSalePlan:
+    """`blocked`: items the shop's merchandising rules forbid, never offered."""
     last = last_purchases(purchases)
     best: dict[str, Offer] = {}
     for offer in _candidates(last, sequences, today):
@@ -71,9 +73,10 @@ def plan_next_sale(
         if current is None or (offer.score, current.send_on) > (current.score, offer.send_on):
             best[offer.sku] = offer
     ranked = sorted(best.values(), key=lambda o: (-o.score, o.send_on, o.sku))
-    offers = [o for o in ranked if _available(catalog, o.sku)][:limit]
+    offers = [o for o in ranked if o.sku not in blocked and _available(catalog, o.sku)][:limit]
     found = len(offers)
-    offers += popular_offers(last, catalog, popular, today, limit - found, {o.sku for o in offers})
+    taken = {o.sku for o in offers} | blocked
+    offers += popular_offers(last, catalog, popular, today, limit - found, taken)
     return NextSalePlan(_strategy(found, len(offers)), offers, _reason(last, found))
 
 

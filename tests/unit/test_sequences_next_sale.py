@@ -132,3 +132,10 @@ def test_entries_survive_encoding() -> None:
     customer = decode_customer(raw)
     assert customer.purchases == tuple(bought)
     assert customer.sequences == {"candle": SEQUENCES["candle"]}
+
+
+def test_items_the_shop_blocks_are_never_offered_not_even_as_popular_fillers() -> None:
+    bought = [Purchase("tv-32", date(2026, 10, 20))]
+    plan = plan_next_sale(bought, SEQUENCES, CATALOG, POPULAR, TODAY, 10, frozenset({"mount"}))
+    found = [o.sku for o in plan.offers]
+    assert "hdmi" in found and "mount" not in found

@@ -61,11 +61,6 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Retry-After sent with 503 answers."
     )
 
-    max_cart_lines: int = Field(
-        default=100,
-        ge=1,
-        description="Cart lines limit (the request schema caps carts at 100 lines).",
-    )
     max_body_bytes: int = Field(
         default=64 * 1024, ge=1024, description="Largest request body accepted (413 above)."
     )

@@ -54,9 +54,18 @@ class RuleReader:
         self.last_error: str | None = None
         self._extra = tuple(extra_entries)
         self._cache: dict[tuple[int, str], list[RuleHit]] = {}
+        self._refreshing = asyncio.Lock()
 
     async def refresh(self) -> None:
-        """Follow the `current` pointer; keep serving the held version when the store fails."""
+        """Follow the `current` pointer; keep serving the held version when the store fails.
+
+        The poller and readiness probes both call this; the lock makes a probe that arrives
+        during a load wait for it instead of decoding the same version a second time.
+        """
+        async with self._refreshing:
+            await self._refresh()
+
+    async def _refresh(self) -> None:
         try:
             version = await self.guard.call(self.store.current_version())
             if version is not None and (self.loaded is None or self.loaded.version != version):
@@ -67,6 +76,9 @@ class RuleReader:
             self.last_error = None if version is not None else "no rule version published yet"
         except StoreUnavailable as error:
             self.last_error = f"rule store unavailable: {error}"
+        except (ValueError, KeyError, TypeError) as error:  # a corrupt entry: keep what we hold
+            log.error("version_unreadable", error=str(error))
+            self.last_error = f"rule version unreadable: {error}"
         self.export_gauges()
 
     async def poll_forever(self, interval: float) -> None:

@@ -31,10 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from redis import Redis
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from app.db.engine import make_engine
+from app.db.admin import run_admin_sql
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -223,21 +222,11 @@ def _request_example(spec: dict[str, Any], operation: dict[str, Any]) -> dict[st
 @contextmanager
 def _throwaway_database(server: str) -> Iterator[str]:
     name = f"cartlift_bench_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
+    asyncio.run(run_admin_sql(server, f'CREATE DATABASE "{name}"'))
     try:
         yield make_url(server).set(database=name).render_as_string(hide_password=False)
     finally:
-        asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _admin(server: str, sql: str) -> None:
-    engine = make_engine(server)
-    try:
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
+        asyncio.run(run_admin_sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @contextmanager

@@ -31,6 +31,7 @@ from app.analytics.due import due_on
 from app.analytics.holding import holdings
 from app.analytics.reactivation import ReactivationParams, reactivation_targets
 from app.analytics.tickets import average_tickets
+from app.db.admin import run_admin_sql
 from app.db.engine import make_engine
 from app.db.migrate import upgrade_to_head
 from app.demo.synthetic import write_synthetic_orders, write_synthetic_products
@@ -174,13 +175,7 @@ async def _exists(name: str) -> bool:
 
 
 async def _admin(sql: str) -> None:
-    engine = make_engine(PG_SERVER)
-    try:
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
+    await run_admin_sql(PG_SERVER, sql)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from app.db.admin import run_admin_sql
 from app.db.engine import make_engine
 from app.db.migrate import upgrade_to_head
 from app.demo.synthetic import write_synthetic_orders, write_synthetic_products
@@ -48,13 +49,7 @@ class Measured:
 
 
 async def _admin(sql: str) -> None:
-    engine = make_engine(PG_SERVER)
-    try:
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
+    await run_admin_sql(PG_SERVER, sql)
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.db.admin import run_admin_sql
 from app.db.engine import make_engine
 from app.db.migrate import upgrade_to_head
 from app.db.models import Base
@@ -51,13 +52,7 @@ def unavailable(what: str, error: BaseException) -> None:
 
 
 async def _admin(sql: str) -> None:
-    engine = make_engine(PG_SERVER)
-    try:
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
+    await run_admin_sql(PG_SERVER, sql)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,8 @@ PORT ?= 8000
 export UV_LINK_MODE ?= copy
 
 .PHONY: help install run demo rebuild serve test lint typecheck unit openapi openapi-check \
-	readme bench bench-mining bench-import bench-rebuild bench-api report-screenshot clean
+	readme bench bench-mining bench-import bench-rebuild bench-api bench-campaigns \
+	report-screenshot clean
 
 help:
 	@echo "make run     install, seed the demo shop, build rules, serve on $(HOST):$(PORT)"
@@ -64,6 +65,9 @@ bench-rebuild: install
 
 bench-api: install
 	$(UV) run python loadtests/bench_api.py
+
+bench-campaigns: install
+	$(UV) run python loadtests/bench_campaigns.py
 
 report-screenshot: install
 	$(UV) run cartlift demo

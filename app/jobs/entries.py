@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import heapq
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,13 +21,52 @@ POPULAR_PER_CATEGORY = 50
 Entry = tuple[str, bytes]
 
 
-@dataclass(frozen=True)
-class VersionEntries:
-    """Everything a version holds except `meta`, which is written last with the checksum."""
+class Entries(Protocol):
+    """What a section returns: a list, or a stream that yields its entries in name order."""
 
-    entries: list[Entry]
-    checksum: str
-    antecedents: int
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Entry]: ...
+
+
+class VersionEntries:
+    """Everything a version holds except `meta`, which is written last with the checksum.
+
+    Entries stream in name order, hashed as they pass, so they are never all in memory at
+    once; the checksum (over the sorted entries, as ever) is known once they have all passed.
+    """
+
+    def __init__(self, parts: list[Entries], antecedents: int) -> None:
+        self._parts, self.antecedents = parts, antecedents
+        self._checksum: str | None = None
+
+    def __len__(self) -> int:
+        return sum(len(part) for part in self._parts)
+
+    def __iter__(self) -> Iterator[Entry]:
+        digest = hashlib.sha256()
+        streams = [
+            sorted(part) if isinstance(part, list) else _in_order(part) for part in self._parts
+        ]
+        for name, value in heapq.merge(*streams):
+            digest.update(name.encode() + b"\0" + value + b"\n")
+            yield name, value
+        self._checksum = digest.hexdigest()
+
+    @property
+    def checksum(self) -> str:
+        if self._checksum is None:
+            raise RuntimeError("the checksum is known once every entry has been read")
+        return self._checksum
+
+
+def _in_order(entries: Entries) -> Iterator[Entry]:
+    previous: Entry | None = None
+    for entry in entries:
+        if previous is not None and entry < previous:
+            raise ValueError(f"section entry {entry[0]!r} came after {previous[0]!r}")
+        previous = entry
+        yield entry
 
 
 def rule_entries(rules: RuleTable, skus: list[str]) -> Iterator[Entry]:
@@ -81,15 +121,11 @@ def build_entries(
     skus: list[str],
     counts: NDArray[np.int64],
     catalog: dict[str, ProductFacts],
-    extra: list[Entry] | None = None,
+    extra: list[Entries] | None = None,
 ) -> VersionEntries:
     entries = list(rule_entries(rules, skus))
     antecedents = len(entries)
-    entries += extra or []
     products = sorted(catalog.values(), key=lambda p: p.sku)
     entries.append((keys.CATALOG, snapshot.encode_catalog(products)))
     entries.append((keys.POPULAR, snapshot.encode_popular(popular_items(counts, skus, catalog))))
-    digest = hashlib.sha256()
-    for name, value in sorted(entries):
-        digest.update(name.encode() + b"\0" + value + b"\n")
-    return VersionEntries(entries, digest.hexdigest(), antecedents)
+    return VersionEntries([entries, *(extra or [])], antecedents)

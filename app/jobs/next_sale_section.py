@@ -10,9 +10,10 @@ recently active customers (those a next-sale mailing can still reach).
 
 from __future__ import annotations
 
-from dataclasses import replace
+import heapq
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import date
-from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -44,25 +45,47 @@ CUSTOMER_FOLLOW_UPS = 5
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
-async def next_sale_section(engine: AsyncEngine, context: SectionContext) -> list[Entry]:
+async def next_sale_section(engine: AsyncEngine, context: SectionContext) -> NextSaleEntries:
     """`seq:{sku}` for every antecedent or consumable, `cust:{id}` for every customer."""
     history = await read_history(engine, context.since, amounts=False)
     return next_sale_entries(history, SequenceParams())
 
 
-def next_sale_entries(history: History, params: SequenceParams) -> list[Entry]:
+def next_sale_entries(history: History, params: SequenceParams) -> NextSaleEntries:
     table, refills = mine_follow_ups(history.purchases(), params)
     by_sku = sequence_entries(table, refills, history.skus, params.window_days)
-    entries = [(keys.sequence_rules(sku), encode_sequence(e)) for sku, e in by_sku.items()]
-    short = {
-        sku: encode_sequence(replace(e, follow_ups=e.follow_ups[:CUSTOMER_FOLLOW_UPS]))
-        for sku, e in by_sku.items()
-    }
-    for customer, bought in recent_purchases(history, CUSTOMER_PURCHASES):
-        embedded = {sku: short[sku] for sku, _ in bought if sku in short}
-        name = keys.customer_purchases(history.name_of(customer))
-        entries.append((name, encode_customer_days(bought, embedded)))
-    return entries
+    del table, refills
+    return NextSaleEntries(
+        [(keys.sequence_rules(sku), encode_sequence(e)) for sku, e in by_sku.items()],
+        {
+            sku: encode_sequence(replace(e, follow_ups=e.follow_ups[:CUSTOMER_FOLLOW_UPS]))
+            for sku, e in by_sku.items()
+        },
+        recent_purchases(history, CUSTOMER_PURCHASES),
+    )
+
+
+class NextSaleEntries:
+    """The section's entries in name order, customer entries encoded one at a time as they
+    are read: all of them at once would be most of a rebuild's memory."""
+
+    def __init__(
+        self, sequences: list[Entry], short: dict[str, bytes], recent: RecentPurchases
+    ) -> None:
+        self._sequences, self._short, self._recent = sequences, short, recent
+
+    def __len__(self) -> int:
+        return len(self._sequences) + len(self._recent.names)
+
+    def __iter__(self) -> Iterator[Entry]:
+        return heapq.merge(self._customers(), iter(self._sequences))
+
+    def _customers(self) -> Iterator[Entry]:
+        recent, short = self._recent, self._short
+        for name, low, high in recent.by_name():
+            bought = list(zip(recent.skus[low:high], recent.dates[low:high], strict=True))
+            embedded = {sku: short[sku] for sku, _ in bought if sku in short}
+            yield keys.customer_purchases(name), encode_customer_days(bought, embedded)
 
 
 def sequence_entries(
@@ -94,9 +117,24 @@ def sequence_entries(
     }
 
 
-def recent_purchases(
-    history: History, per_customer: int
-) -> list[tuple[int, list[tuple[str, str]]]]:
+@dataclass(frozen=True)
+class RecentPurchases:
+    """Rows low..high-1 of `skus` and `dates` (ISO) are the purchases of customer `names[k]`,
+    with low, high = bounds[k], bounds[k + 1]: newest first, then by SKU code."""
+
+    names: list[str]
+    bounds: list[int]
+    skus: list[str]
+    dates: list[str]
+
+    def by_name(self) -> Iterator[tuple[str, int, int]]:
+        """(name, low, high) per customer in name order, as the checksum sorts entries."""
+        names, bounds = self.names, self.bounds
+        for k in sorted(range(len(names)), key=names.__getitem__):
+            yield names[k], bounds[k], bounds[k + 1]
+
+
+def recent_purchases(history: History, per_customer: int) -> RecentPurchases:
     """Per customer (ascending id): (sku, ISO date) of the last purchase of their most
     recent distinct SKUs, newest first. Vectorised: packed keys and plain sorts, then one
     pass over the kept rows only."""
@@ -106,23 +144,24 @@ def recent_purchases(
     day = day - first_day
     ids = customer[run_starts(customer)]  # customers come sorted
     who = np.cumsum(np.append(False, customer[1:] != customer[:-1]))  # index into ids
+    del customer
     # Newest first within each customer, then by SKU code; keep the first `per_customer`.
     keys = np.sort(who * (days * n) + (days - 1 - day) * n + item)
+    del who, day, item
     who, day, item = keys // (days * n), days - 1 - keys // n % days, keys % n
     opens = run_starts(who)
     kept = (
         np.arange(len(keys)) - np.repeat(opens, np.diff(np.append(opens, len(keys)))) < per_customer
     )
+    del keys, opens
     who, day, item = who[kept], day[kept], item[kept]
     skus = [history.skus[code] for code in item.tolist()]
     unique_days, at_day = np.unique(day, return_inverse=True)
     names = [_date(first_day + int(d)).isoformat() for d in unique_days.tolist()]
     dates = [names[k] for k in at_day.reshape(-1).tolist()]
-    bounds = np.append(run_starts(who), len(who)).tolist()
-    return [
-        (int(ids[who[low]]), list(zip(skus[low:high], dates[low:high], strict=True)))
-        for low, high in pairwise(bounds)
-    ]
+    starts = run_starts(who)
+    customers = [history.name_of(int(c)) for c in ids[who[starts]].tolist()]
+    return RecentPurchases(customers, [*starts.tolist(), len(who)], skus, dates)
 
 
 def _date(day: int) -> date:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.jobs import audit
 from app.jobs.catalog import read_catalog
-from app.jobs.entries import Entry, build_entries
+from app.jobs.entries import Entries, VersionEntries, build_entries
 from app.jobs.lock import LockHeld, rebuild_lock
 from app.jobs.progress import Reporter, Silent
 from app.jobs.publish import PUBLISH_BATCH, publish_version
@@ -186,23 +186,25 @@ async def _mine_and_publish(run: _Run) -> None:
     thresholds = options.thresholds(max(result.baskets, 1))
     rules = mine_rules(read.matrix, thresholds)
     result.rules, result.min_count = len(rules), thresholds.min_count
+    counts, skus, catalog = item_counts(read.matrix), read.skus, read.catalog
+    del read  # the basket matrix: sections need the memory
     run.timed("mine", clock)
     await _guard(run.store, options, result)
 
     clock = time.perf_counter()
     run.reporter.phase("reading sections")
-    context = SectionContext(catalog=read.catalog, since=since, now=datetime.now(UTC))
+    context = SectionContext(catalog=catalog, since=since, now=datetime.now(UTC))
     extra = await with_retry(run.retry, "sections", lambda: _sections(run.engine, context))
     run.timed("sections", clock)
 
     clock = time.perf_counter()
     run.reporter.phase("building entries")
-    built = build_entries(rules, read.skus, item_counts(read.matrix), read.catalog, extra)
-    result.checksum = built.checksum
+    built = build_entries(rules, skus, counts, catalog, extra)
+    del extra  # streamed from here on: entries are encoded as they are written
     result.version = await publish_version(
         run.store,
-        built.entries,
-        _meta(options, result, built.antecedents),
+        built,
+        lambda: _meta(options, result, built),
         keep=options.keep,
         reporter=run.reporter,
         batch=run.publish_batch,
@@ -224,9 +226,9 @@ async def _read(run: _Run, since: datetime | None) -> _Read:
     return _Read(matrix, skus, catalog)
 
 
-async def _sections(engine: AsyncEngine, context: SectionContext) -> list[Entry]:
+async def _sections(engine: AsyncEngine, context: SectionContext) -> list[Entries]:
     # Run after mining, when the order lines are freed: sections read their own copy.
-    return [entry for section in SECTIONS for entry in await section(engine, context)]
+    return [await section(engine, context) for section in SECTIONS]
 
 
 async def _guard(store: RuleStore, options: RebuildOptions, result: RebuildResult) -> None:
@@ -286,7 +288,8 @@ def _parameters(options: RebuildOptions) -> dict[str, Any]:
     }
 
 
-def _meta(options: RebuildOptions, result: RebuildResult, antecedents: int) -> dict[str, Any]:
+def _meta(options: RebuildOptions, result: RebuildResult, built: VersionEntries) -> dict[str, Any]:
+    result.checksum = built.checksum
     return {
         "built_at": datetime.now(UTC).isoformat(),
         "scope": options.scope,
@@ -294,7 +297,7 @@ def _meta(options: RebuildOptions, result: RebuildResult, antecedents: int) -> d
         "baskets": result.baskets,
         "items": result.items,
         "rules": result.rules,
-        "antecedents": antecedents,
+        "antecedents": built.antecedents,
         "min_count": result.min_count,
         "checksum": result.checksum,
         "parameters": _parameters(options),

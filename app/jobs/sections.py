@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.jobs.entries import Entries
 from app.jobs.next_sale_section import next_sale_section
 from app.jobs.plans_section import plans_section
 from app.serving.snapshot import ProductFacts
@@ -28,6 +29,7 @@ class SectionContext:
     now: datetime
 
 
-Section = Callable[[AsyncEngine, SectionContext], Awaitable[list[Entry]]]
+# A list, or a sized stream yielding its entries in name order (see app.jobs.entries).
+Section = Callable[[AsyncEngine, SectionContext], Awaitable[Entries]]
 
 SECTIONS: tuple[Section, ...] = (plans_section, next_sale_section)

@@ -26,7 +26,8 @@ from app.mining.sequences import (
     Replenishment,
     SequenceParams,
     SequenceTable,
-    mine_follow_ups,
+    mine_events,
+    prepare,
 )
 from app.serving.sequence_entries import (
     FollowUp,
@@ -48,20 +49,31 @@ EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 async def next_sale_section(engine: AsyncEngine, context: SectionContext) -> NextSaleEntries:
     """`seq:{sku}` for every antecedent or consumable, `cust:{id}` for every customer."""
     history = await read_history(engine, context.since, amounts=False)
-    return next_sale_entries(history, SequenceParams())
+    recent, skus = recent_purchases(history, CUSTOMER_PURCHASES), history.skus
+    events = prepare(history.purchases())
+    # Mining is the peak: only the prepared events may be held then, not the order history.
+    del history
+    params = SequenceParams()
+    table, refills = mine_events(events, params)
+    del events
+    return next_sale_entries(table, refills, skus, recent, params.window_days)
 
 
-def next_sale_entries(history: History, params: SequenceParams) -> NextSaleEntries:
-    table, refills = mine_follow_ups(history.purchases(), params)
-    by_sku = sequence_entries(table, refills, history.skus, params.window_days)
-    del table, refills
+def next_sale_entries(
+    table: SequenceTable,
+    refills: Replenishment,
+    skus: tuple[str, ...],
+    recent: RecentPurchases,
+    window_days: int,
+) -> NextSaleEntries:
+    by_sku = sequence_entries(table, refills, skus, window_days)
     return NextSaleEntries(
         [(keys.sequence_rules(sku), encode_sequence(e)) for sku, e in by_sku.items()],
         {
             sku: encode_sequence(replace(e, follow_ups=e.follow_ups[:CUSTOMER_FOLLOW_UPS]))
             for sku, e in by_sku.items()
         },
-        recent_purchases(history, CUSTOMER_PURCHASES),
+        recent,
     )
 
 

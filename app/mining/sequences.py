@@ -40,13 +40,16 @@ from app.mining.thresholds import DecimalLike, at_least, exact_fraction
 __all__ = [
     "SECONDS_PER_DAY",
     "Delays",
+    "Events",
     "Purchases",
     "Replenishment",
     "SequenceParams",
     "SequenceTable",
+    "mine_events",
     "mine_follow_ups",
     "mine_replenishment",
     "mine_sequences",
+    "prepare",
 ]
 
 Int64s = NDArray[np.int64]
@@ -138,7 +141,12 @@ def mine_follow_ups(
     purchases: Purchases, params: SequenceParams
 ) -> tuple[SequenceTable, Replenishment]:
     """Both tables, sorting the purchases once."""
-    events = prepare(purchases)
+    return mine_events(prepare(purchases), params)
+
+
+def mine_events(events: Events, params: SequenceParams) -> tuple[SequenceTable, Replenishment]:
+    """Both tables from purchases already prepared: a caller short of memory frees the
+    purchases (a third more than the events) before mining."""
     return _sequences(events, params), _replenishment(events, params)
 
 

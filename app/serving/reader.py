@@ -88,6 +88,11 @@ class RuleReader:
                 await self.refresh()
             except Exception:  # a broken entry must not end polling for the process's life
                 log.exception("refresh_failed")
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # A cancel that landed inside a timing-out store call can be swallowed by
+                # the client library; without this, shutdown would wait on the poller forever.
+                raise asyncio.CancelledError
 
     async def rules(self, loaded: LoadedVersion, names: Sequence[str]) -> dict[str, list[RuleHit]]:
         """Rules per entry name: cached ones free, the rest in one store round trip."""

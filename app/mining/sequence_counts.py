@@ -72,25 +72,30 @@ class _Tally:
         self._sum = self._sum + batch
 
 
-def _followers(events: Events, window: int) -> tuple[Int64s, Int64s]:
+def _followers(events: Events, window: int) -> tuple[Int32s, Int32s]:
     """Per event, the first event in a strictly later order and how many fall in the window."""
     if len(events.at) == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
+        return np.empty(0, np.int32), np.empty(0, np.int32)
+    rank = events.rank.astype(np.int64)
     time_span = int(events.at.max() - events.at.min()) + 1
-    time_key = events.rank * time_span + (events.at - events.at.min())
+    time_key = rank * time_span + (events.at - events.at.min())
+    starts = np.searchsorted(time_key, time_key, side="right")
+    del time_key
     day_span = int(events.day.max() - events.day.min()) + window + 1
-    day_key = events.rank * day_span + (events.day - events.day.min())
-    starts = np.searchsorted(time_key, time_key, side="right").astype(np.int64)
-    ends = np.searchsorted(day_key, day_key + window, side="right").astype(np.int64)
-    return starts, np.maximum(ends - starts, 0)
+    day_key = rank * day_span + (events.day - events.day.min())
+    del rank
+    ends = np.searchsorted(day_key, day_key + window, side="right")
+    del day_key
+    # Both are held while every follow-up is tallied: int32 halves them.
+    return starts.astype(np.int32), np.maximum(ends - starts, 0).astype(np.int32)
 
 
-def _chunk_bounds(rank: Int64s, lengths: Int64s, max_customers: int) -> Int64s:
+def _chunk_bounds(rank: Int32s, lengths: Int32s, max_customers: int) -> Int64s:
     """Event index bounds of chunks: whole customers, about CHUNK_PAIRS candidates each."""
     customer_starts = run_starts(rank)
     if len(customer_starts) == 0:
         return np.zeros(1, np.int64)
-    before = np.concatenate(([0], np.cumsum(lengths)))[customer_starts]
+    before = np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)))[customer_starts]
     by_pairs = before // CHUNK_PAIRS
     by_customers = np.arange(len(customer_starts)) // max_customers
     opens = np.concatenate(
@@ -101,8 +106,8 @@ def _chunk_bounds(rank: Int64s, lengths: Int64s, max_customers: int) -> Int64s:
 
 def _first_follow_ups(
     events: Events,
-    starts: Int64s,
-    lengths: Int64s,
+    starts: Int32s,
+    lengths: Int32s,
     low: int,
     high: int,
     window: int,
@@ -113,16 +118,17 @@ def _first_follow_ups(
     sorting values is several times faster than any argsort."""
     counts = lengths[low:high]
     first = np.repeat(np.arange(low, high, dtype=np.int64), counts)
-    offsets = np.arange(len(first), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    later = np.repeat(starts[low:high], counts) + offsets
+    before = np.cumsum(counts, dtype=np.int64) - counts
+    offsets = np.arange(len(first), dtype=np.int64) - np.repeat(before, counts)
+    later = np.repeat(starts[low:high].astype(np.int64), counts) + offsets
     a, b = events.item[first].astype(np.int64), events.item[later].astype(np.int64)
     distinct = a != b
     first, later, a, b = first[distinct], later[distinct], a[distinct], b[distinct]
     n, width = events.n_items, window + 1
-    day = events.day[later]
+    day = events.day[later].astype(np.int64)
     # Ranks relative to the chunk (and few enough customers per chunk) keep this in int64.
-    who = ((events.rank[first] - events.rank[low]) * n + a) * n + b
-    keys = who * stride + (day - events.day.min()) * width + (day - events.day[first])
+    who = ((events.rank[first].astype(np.int64) - int(events.rank[low])) * n + a) * n + b
+    keys = who * stride + (day - int(events.day.min())) * width + (day - events.day[first])
     keys.sort()
     leaders = keys[run_starts(keys // stride)]
     pairs: Int64s = leaders // stride % (n * n) * width + leaders % width

@@ -36,14 +36,16 @@ class Purchases:
 class Events:
     """Population purchases, distinct per (order, item), sorted by customer, time, order, item."""
 
-    rank: Int64s  # dense customer number
+    # Per-event columns are int32 where they can be (all but epoch seconds): mining holds
+    # them throughout, at its memory peak. Widen before packing them into keys.
+    rank: Int32s  # dense customer number
     at: Int64s
-    day: Int64s
+    day: Int32s
     item: Int32s
     n_items: int
     n_customers: int
     holders: Int64s  # population customers holding each item
-    by_item: Int64s  # the permutation that sorts by customer, item, time, order
+    by_item: Int32s  # the permutation that sorts by customer, item, time, order
 
 
 def prepare(purchases: Purchases) -> Events:
@@ -59,8 +61,9 @@ def prepare(purchases: Purchases) -> Events:
     by_item = np.argsort(rank * n + item, kind="stable")
     held = by_item[run_starts(rank[by_item] * n + item[by_item])]
     holders = np.bincount(item[held], minlength=n).astype(np.int64)
+    day = np.floor_divide(at, SECONDS_PER_DAY).astype(np.int32)
     return Events(
-        rank, at, np.floor_divide(at, SECONDS_PER_DAY), item, n, population, holders, by_item
+        rank.astype(np.int32), at, day, item, n, population, holders, by_item.astype(np.int32)
     )
 
 

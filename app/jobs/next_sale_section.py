@@ -50,9 +50,11 @@ async def next_sale_section(engine: AsyncEngine, context: SectionContext) -> Nex
     """`seq:{sku}` for every antecedent or consumable, `cust:{id}` for every customer."""
     history = await read_history(engine, context.since, amounts=False)
     recent, skus = recent_purchases(history, CUSTOMER_PURCHASES), history.skus
-    events = prepare(history.purchases())
-    # Mining is the peak: only the prepared events may be held then, not the order history.
+    purchases = history.purchases()
+    # Preparing and mining are the peaks: only what they read may be held then.
     del history
+    events = prepare(purchases)
+    del purchases
     params = SequenceParams()
     table, refills = mine_events(events, params)
     del events

@@ -37,7 +37,7 @@ from app.db.migrate import upgrade_to_head
 from app.demo.synthetic import write_synthetic_orders, write_synthetic_products
 from app.jobs.catalog import read_catalog
 from app.jobs.history import read_history
-from app.jobs.next_sale_section import next_sale_entries
+from app.jobs.next_sale_section import CUSTOMER_PURCHASES, next_sale_entries, recent_purchases
 from app.mining.sequences import SequenceParams, mine_follow_ups
 from app.report.figures import ReportParams, build_report
 from app.report.heatmap import heatmap_png
@@ -102,7 +102,12 @@ async def _steps(url: str, due: date) -> None:
     purchases = history.purchases()
     table, refills = _clock("sequences", lambda: mine_follow_ups(purchases, SequenceParams()))
     _clock("due_on", lambda: due_on(history, table, refills, due, available, 0.1))
-    entries = _clock("next_sale_entries", lambda: next_sale_entries(history, SequenceParams()))
+    recent = recent_purchases(history, CUSTOMER_PURCHASES)
+    params = SequenceParams()
+    entries = _clock(
+        "next_sale_entries",
+        lambda: list(next_sale_entries(table, refills, history.skus, recent, params.window_days)),
+    )
     size = sum(len(value) for _, value in entries) / 2**20
     print(f"bench_campaigns entries count={len(entries)} size_mb={size:.0f}")
 

@@ -25,7 +25,7 @@ class MerchRuleModel(BaseModel):
         default=None, description="Only when this SKU is in the cart; null = every cart"
     )
     factor: float | None = Field(
-        default=None, gt=0, le=100, description="Score multiplier for boost and bury"
+        default=None, gt=0, le=100, strict=True, description="Score multiplier for boost and bury"
     )
 
 
@@ -57,7 +57,7 @@ async def read_merchandising(reader: ReaderDep) -> MerchandisingModel:
 
 @router.put(
     "/merchandising",
-    responses=problem_responses(401, 403, 422, 503),
+    responses=problem_responses(401, 403, 413, 422, 503),
     summary="Replace the merchandising rules; effective at once, kept across rebuilds",
 )
 async def replace_merchandising(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -67,8 +68,13 @@ def body_too_large(limit: int) -> JSONResponse:
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries for the problem documents a route may return."""
+    schema = {"$ref": "#/components/schemas/Problem"}
     return {
-        status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": "Problem"}
+        status: {
+            "model": Problem,  # registers the schema (FastAPI files it under application/json)
+            "content": {PROBLEM_JSON: {"schema": schema}},
+            "description": "Problem",
+        }
         for status in statuses
     }
 
@@ -95,12 +101,29 @@ async def _validation(_request: Request, error: Exception) -> JSONResponse:
     return problem_response(422, "invalid-request", "Invalid request", detail, errors=issues)
 
 
-async def _http(_request: Request, error: Exception) -> JSONResponse:
+async def _http(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 400 and isinstance(error.__cause__, UnicodeDecodeError):
+        # FastAPI's answer to a JSON body that is not UTF-8: malformed JSON like any other.
+        detail = f"body: malformed JSON, not UTF-8: {error.__cause__.reason}"
+        issues = [{"field": "body", "message": detail.removeprefix("body: ")}]
+        return problem_response(422, "invalid-request", "Invalid request", detail, errors=issues)
     status = error.status_code
     slug = SLUGS.get(status, "http-error")
     title = TITLES.get(status, str(error.detail))
-    return problem_response(status, slug, title, str(error.detail), dict(error.headers or {}))
+    headers = dict(error.headers or {})
+    if status == 405:
+        headers["Allow"] = _allowed(request) or headers.get("Allow", "")
+    return problem_response(status, slug, title, str(error.detail), headers)
+
+
+def _allowed(request: Request) -> str:
+    """Every method the path supports: the router only names those of its first route."""
+    path = request.url.path
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)), path):
+            return ", ".join(sorted(method.upper() for method in operations))
+    return ""
 
 
 async def _problem(_request: Request, error: Exception) -> JSONResponse:

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
 from prometheus_client import Counter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from app import metrics
 from app.api.deps import API_KEY_PARAMETER, serving_context
@@ -21,10 +21,20 @@ _STRATEGY_COUNTERS: dict[str, Counter] = {}
 Sku = Annotated[str, Field(min_length=1, max_length=128, examples=["roses-red-12"])]
 
 
+def _json_number(value: object) -> object:
+    """JSON types as documented: false is not 0 and "3" is not 3 (3.0 still is 3)."""
+    if isinstance(value, bool | str):
+        raise ValueError("Input should be a number")
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_json_number)]
+
+
 class CartLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sku: Sku
-    quantity: int = Field(default=1, ge=1, le=10_000)
+    quantity: Count = Field(default=1, ge=1, le=10_000)
 
 
 class RecommendRequest(BaseModel):
@@ -36,10 +46,10 @@ class RecommendRequest(BaseModel):
     )
     cart: list[CartLine] = Field(max_length=100)
     customer_id: str | None = Field(default=None, max_length=128)
-    limit: int = Field(default=3, ge=1, le=50)
+    limit: Count = Field(default=3, ge=1, le=50)
     exclude: list[Sku] = Field(default_factory=list, max_length=500)
-    max_price: float | None = Field(default=None, ge=0)
-    include_upsell: bool = True
+    max_price: float | None = Field(default=None, ge=0, strict=True)  # strict: no bool/str
+    include_upsell: StrictBool = True
     rank_by: RankBy = RankBy.CONFIDENCE
 
 

@@ -78,6 +78,39 @@ async def test_malformed_json_is_a_422_naming_the_body(shop: Shop, tmp_path: Pat
     assert "malformed JSON at character" in problem["detail"]
 
 
+async def test_a_body_that_is_not_utf8_is_a_422_naming_the_body(shop: Shop, tmp_path: Path) -> None:
+    async with shop.app(tmp_path) as client:
+        response = await client.post(
+            "/recommend",
+            content=b'{"cart": ["\xff"]}',
+            headers={"content-type": "application/json"},
+        )
+    assert "not UTF-8" in assert_problem(response, 422, "body")["detail"]
+
+
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [({"include_upsell": 0}, "include_upsell"), ({"limit": "3"}, "limit"),
+     ({"limit": True}, "limit"), ({"max_price": False}, "max_price")],
+)  # fmt: skip
+async def test_values_of_the_wrong_json_type_are_not_coerced(
+    shop: Shop, tmp_path: Path, value: dict[str, Any], field: str
+) -> None:
+    async with shop.app(tmp_path) as client:
+        response = await client.post("/recommend", json=cart("roses-red-12", **value))
+    assert_problem(response, 422, field)
+
+
+async def test_a_wrong_method_names_every_method_of_the_path(shop: Shop, tmp_path: Path) -> None:
+    async with shop.app(tmp_path, admin_api_key="admin-secret") as client:
+        recommend = await client.get("/recommend")
+        admin = await client.delete("/admin/merchandising")
+    assert recommend.status_code == admin.status_code == 405
+    assert recommend.headers["allow"] == "POST"
+    assert admin.headers["allow"] == "GET, PUT"
+    assert admin.headers["content-type"] == "application/problem+json"
+
+
 async def test_the_limits_themselves_are_accepted(shop: Shop, tmp_path: Path) -> None:
     at_limits = cart(*[f"sku-{n}" for n in range(99)], "x" * 128, limit=50)
     async with shop.app(tmp_path) as client:

@@ -18,6 +18,7 @@ import csv
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -48,6 +49,8 @@ Result = dict[str, float]
 
 def main() -> None:
     args = _arguments()
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench_api needs wrk: sudo apt-get install wrk (or brew install wrk)")
     with tempfile.TemporaryDirectory(prefix="cartlift-bench-") as tmp:
         work = Path(tmp)
         with _throwaway_database(args.pg) as database_url, _flushed(args.redis_url):

@@ -75,5 +75,5 @@ async def replace_merchandising(
         raise ProblemError(
             503, "store-unavailable", "Store unavailable", str(error), retry
         ) from None
-    reader.merchandising = merch
+    reader.use_merchandising(merch)
     return body

@@ -97,7 +97,8 @@ async def recommend_for_cart(body: RecommendRequest, request: Request) -> Recomm
         rules = {}  # degrade to the popular lists held in process
     settings = serving.settings
     policy = Policy(settings.max_per_category, settings.upsell_max_price_step)
-    answer = recommend.rank(query, rules, loaded.assortment, reader.merchandising, policy, sources)
+    merch = reader.merch_index.for_cart(cart)
+    answer = recommend.rank(query, rules, loaded.assortment, merch, policy, sources)
     _count(answer)
     return RecommendResponse(
         request_id=request.state.request_id,

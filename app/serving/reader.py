@@ -14,7 +14,7 @@ from app.logs import get_logger
 from app.serving import snapshot
 from app.serving.guard import StoreGuard, StoreUnavailable
 from app.serving.merchandising import Merchandising, decode_merchandising
-from app.serving.recommend import Assortment
+from app.serving.recommend import Assortment, MerchIndex
 from app.serving.snapshot import Popular, ProductFacts, RuleHit
 from app.store import keys
 from app.store.base import RuleStore
@@ -51,6 +51,8 @@ class RuleReader:
         self.guard = guard
         self.loaded: LoadedVersion | None = None
         self.merchandising = Merchandising()
+        self.merch_index = MerchIndex()
+        self._merch_raw: bytes | None = None
         self.last_error: str | None = None
         self._extra = tuple(extra_entries)
         self._cache: dict[tuple[int, str], list[RuleHit]] = {}
@@ -72,7 +74,9 @@ class RuleReader:
                 self.loaded = await self._load(version)
                 log.info("rules_loaded", version=version, rules=self.loaded.meta.get("rules"))
             [raw] = await self.guard.call(self.store.get_flags([keys.MERCHANDISING]))
-            self.merchandising = decode_merchandising(raw)
+            if raw != self._merch_raw:  # decoded and indexed only when it changed
+                self.use_merchandising(decode_merchandising(raw))
+                self._merch_raw = raw
             self.last_error = None if version is not None else "no rule version published yet"
         except StoreUnavailable as error:
             self.last_error = f"rule store unavailable: {error}"
@@ -80,6 +84,10 @@ class RuleReader:
             log.error("version_unreadable", error=str(error))
             self.last_error = f"rule version unreadable: {error}"
         self.export_gauges()
+
+    def use_merchandising(self, merch: Merchandising) -> None:
+        self.merchandising = merch
+        self.merch_index = MerchIndex.of(merch)
 
     async def poll_forever(self, interval: float) -> None:
         while True:

@@ -23,7 +23,7 @@ from itertools import combinations
 from operator import attrgetter
 from typing import NamedTuple
 
-from app.serving.merchandising import Action, Merchandising
+from app.serving.merchandising import Action, Merchandising, MerchRule
 from app.serving.snapshot import Popular, ProductFacts, RuleHit
 from app.store import keys
 
@@ -87,6 +87,33 @@ class Assortment:
             for sku, p in catalog.items()
         }
         return cls(catalog, popular, upgrade_families(catalog), revenue, margin)
+
+
+@dataclass(frozen=True)
+class MerchIndex:
+    """The shop's rules by trigger, indexed when they change: a cart meets only its own."""
+
+    everywhere: tuple[tuple[int, MerchRule], ...] = ()
+    by_antecedent: Mapping[str, tuple[tuple[int, MerchRule], ...]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, merch: Merchandising) -> MerchIndex:
+        everywhere: list[tuple[int, MerchRule]] = []
+        triggered: dict[str, list[tuple[int, MerchRule]]] = {}
+        for position, rule in enumerate(merch.rules):
+            if rule.antecedent is None:
+                everywhere.append((position, rule))
+            else:
+                triggered.setdefault(rule.antecedent, []).append((position, rule))
+        return cls(tuple(everywhere), {sku: tuple(rules) for sku, rules in triggered.items()})
+
+    def for_cart(self, cart: Iterable[str]) -> Merchandising:
+        """The rules that apply to this cart, in the shop's order (pins keep their rank)."""
+        found = list(self.everywhere)
+        for sku in set(cart):
+            found.extend(self.by_antecedent.get(sku, ()))
+        found.sort(key=lambda pair: pair[0])
+        return Merchandising(tuple(rule for _, rule in found))
 
 
 def upgrade_families(catalog: Mapping[str, ProductFacts]) -> dict[str, frozenset[str]]:

@@ -11,6 +11,7 @@ from app.serving.recommend import (
     MAX_PAIR_ITEMS,
     Answer,
     Assortment,
+    MerchIndex,
     Policy,
     Query,
     RankBy,
@@ -300,6 +301,20 @@ def test_a_global_block_removes_the_item_from_every_source() -> None:
     from_popular = answer((), {}, merch=merch, limit=10)
     for result in (from_rules, from_popular):
         assert not {"card", "roses-24"} & set(skus(result))
+
+
+def test_the_merchandising_index_gives_a_cart_its_rules_in_the_shops_order() -> None:
+    rules = (
+        MerchRule("vase", Action.PIN, "roses-12"),
+        MerchRule("card", Action.BLOCK),
+        MerchRule("balloon", Action.PIN, "tv-27"),
+        MerchRule("truffles", Action.PIN),
+        MerchRule("teddy", Action.BURY, "roses-12"),
+    )
+    index = MerchIndex.of(Merchandising(rules))
+    assert index.for_cart(["roses-12", "roses-12"]).rules == tuple(rules[i] for i in (0, 1, 3, 4))
+    assert index.for_cart([]).rules == (rules[1], rules[3])
+    assert index.for_cart(["tv-27", "roses-12"]).rules == rules
 
 
 def test_without_rules_popular_items_of_the_cart_categories_come_first() -> None:

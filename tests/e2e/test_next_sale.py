@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -23,6 +21,7 @@ from app.serving.sequence_entries import CustomerEntry, decode_customer, decode_
 from app.store import keys
 from app.store.redis_store import RedisRuleStore
 from tests.conftest import REDIS_URL, _truncate, fresh_redis, import_demo, serving, settings_for
+from tests.relay import RedisRelay
 
 RELAY_PORT = 8511
 TVS = ("tv-27", "tv-32", "tv-43")
@@ -214,66 +213,11 @@ async def test_without_any_published_version_the_answer_is_503_with_retry_after(
     assert response.headers["retry-after"] == "5"
 
 
-class CountingRelay:
-    """A TCP relay to the test Redis that counts the commands touching a version's entries.
-
-    Cutting it is a real outage for the app behind it.
-    """
-
-    def __init__(self) -> None:
-        upstream = urlsplit(REDIS_URL)
-        self.url = f"redis://127.0.0.1:{RELAY_PORT}{upstream.path}"
-        self._upstream = (upstream.hostname or "127.0.0.1", upstream.port or 6379)
-        self._writers: list[asyncio.StreamWriter] = []
-        self._server: asyncio.Server | None = None
-        self.versioned_commands = 0
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._relay, "127.0.0.1", RELAY_PORT)
-
-    async def cut(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        for writer in self._writers:
-            writer.close()
-
-    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(*self._upstream)
-        self._writers += [writer, up_writer]
-        await asyncio.gather(
-            self._requests(reader, up_writer), _pipe(up_reader, writer), return_exceptions=True
-        )
-
-    async def _requests(self, source: asyncio.StreamReader, target: asyncio.StreamWriter) -> None:
-        """Forward RESP commands one by one, counting those that name a versioned key."""
-        try:
-            while header := await source.readline():
-                command = [header]
-                for _ in range(int(header[1:]) if header.startswith(b"*") else 0):
-                    size = await source.readline()
-                    command += [size, await source.readexactly(int(size[1:]) + 2)]
-                if any(part.startswith(b"cartlift:v") for part in command):
-                    self.versioned_commands += 1
-                target.write(b"".join(command))
-                await target.drain()
-        finally:
-            target.close()
-
-
-async def _pipe(source: asyncio.StreamReader, target: asyncio.StreamWriter) -> None:
-    try:
-        while data := await source.read(65536):
-            target.write(data)
-            await target.drain()
-    finally:
-        target.close()
-
-
 async def test_each_request_reads_the_store_at_most_once(
     published: Published, tmp_path: Path
 ) -> None:
     customer_id, _ = await tv_buyer(published)
-    relay = CountingRelay()
+    relay = RedisRelay(RELAY_PORT)
     await relay.start()
     try:
         async with api(published, tmp_path, redis_url=relay.url) as client:
@@ -292,7 +236,7 @@ async def test_each_request_reads_the_store_at_most_once(
 async def test_a_store_outage_falls_back_to_popular_items_never_a_500(
     published: Published, tmp_path: Path
 ) -> None:
-    relay = CountingRelay()
+    relay = RedisRelay(RELAY_PORT)
     await relay.start()
     try:
         async with api(published, tmp_path, redis_url=relay.url, breaker_failures=100) as client:

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -28,6 +27,7 @@ from app.serving.plans import decode_plans
 from app.store import keys
 from app.store.redis_store import RedisRuleStore
 from tests.conftest import REDIS_URL, _truncate, fresh_redis, import_demo, serving, settings_for
+from tests.relay import RedisRelay
 
 # A second ladder priced in dollars, so it never mixes with the demo's euro plans: its
 # customers mostly jump straight from the smallest plan to the largest.
@@ -419,46 +419,10 @@ async def test_an_offer_id_that_is_no_upgrade_between_known_plans_is_a_404(
     assert response.status_code == expected, response.text
 
 
-class RedisRelay:
-    """A TCP relay to the test Redis on a port of our own: cutting it is a real outage."""
-
-    def __init__(self) -> None:
-        upstream = urlsplit(REDIS_URL)
-        self.url = f"redis://127.0.0.1:{PROXY_PORT}{upstream.path}"
-        self._upstream = (upstream.hostname or "127.0.0.1", upstream.port or 6379)
-        self._writers: list[asyncio.StreamWriter] = []
-        self._server: asyncio.Server | None = None
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._relay, "127.0.0.1", PROXY_PORT)
-
-    async def cut(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        for writer in self._writers:
-            writer.close()
-
-    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(*self._upstream)
-        self._writers += [writer, up_writer]
-        await asyncio.gather(
-            _pipe(reader, up_writer), _pipe(up_reader, writer), return_exceptions=True
-        )
-
-
-async def _pipe(source: asyncio.StreamReader, target: asyncio.StreamWriter) -> None:
-    try:
-        while data := await source.read(65536):
-            target.write(data)
-            await target.drain()
-    finally:
-        target.close()
-
-
 async def test_a_store_outage_is_a_503_with_retry_after_never_a_500(
     published: Published, tmp_path: Path
 ) -> None:
-    relay = RedisRelay()
+    relay = RedisRelay(PROXY_PORT)
     await relay.start()
     try:
         async with api(published, tmp_path, redis_url=relay.url, breaker_failures=100) as client:

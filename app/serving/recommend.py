@@ -273,7 +273,9 @@ def _cross_sells(
                 continue
             score = score_of(hit)
             current = best.get(sku)
-            if current is None or score > current[0]:
+            # On equal scores the lower entry name wins, so the answer never depends on
+            # which entries were cached (the order the rules arrive in).
+            if current is None or score > current[0] or (score == current[0] and name < current[2]):
                 best[sku] = (score, hit, name)
     weights = merch.weights(frozenset(query.cart)) if merch.rules else {}
     # Sorted on the rounded score the client sees, so equal scores fall back to SKU order.

@@ -178,6 +178,19 @@ def test_pair_rules_take_part_and_because_names_both_items() -> None:
     assert by_sku["truffles"].because == ("card",)
 
 
+def test_equal_evidence_gives_the_same_answer_whatever_order_the_rules_arrive_in() -> None:
+    rules = {
+        keys.item_rules("roses-12"): [hit("balloon", 0.4, lift=2.0)],
+        keys.item_rules("card"): [hit("balloon", 0.4, lift=3.0)],
+    }
+    forward = answer(("roses-12", "card"), rules, limit=1, include_upsell=False)
+    backward = answer(
+        ("roses-12", "card"), dict(reversed(rules.items())), limit=1, include_upsell=False
+    )
+    assert forward.items == backward.items
+    assert forward.items[0].because == ("card",)  # "r:card" < "r:roses-12"
+
+
 @pytest.mark.parametrize(
     ("rank_by", "expected"),
     [

@@ -317,7 +317,9 @@ async def test_a_rebuild_killed_at_random_points_leaves_answers_unchanged_and_is
     store = RedisRuleStore(clean_redis)
     before, answers = await served(store), await cart_answers(app_settings)
     killed = 0
-    for _ in range(4):
+    for _ in range(8):  # stop after two kills: on a loaded machine some runs finish first
+        if killed >= 2:
+            break
         exit_code, _ = await run_cli_rebuild(env, float(summary["timings"]["total_s"]), demo_db)
         assert exit_code in (0, -signal.SIGKILL)
         killed += exit_code != 0

@@ -44,16 +44,18 @@ def cartlift_ok(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Comple
     return done
 
 
-def free_port() -> int:
+def free_port(ports: range | None = None) -> int:
+    """A port nothing is bound to, from `ports` or CARTLIFT_TEST_PORT_RANGE."""
     low, high = (int(part) for part in PORT_RANGE.split("-"))
-    for port in range(low, high + 1):
+    ports = ports if ports is not None else range(low, high + 1)
+    for port in ports:
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return port
-    raise RuntimeError(f"no free port in {PORT_RANGE}")
+    raise RuntimeError(f"no free port in {ports}")
 
 
 @dataclass

@@ -10,7 +10,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -25,6 +24,7 @@ from redis import Redis
 from app.demo.shop import DemoFiles
 from tests.conftest import unavailable
 from tests.e2e.test_recommend import Shop, answered, cart, demo_shop
+from tests.processes import free_port
 
 PORTS = range(8150, 8200)
 FAST = {
@@ -42,24 +42,13 @@ async def shop(postgres_url: str, demo_files: DemoFiles) -> AsyncIterator[Shop]:
         yield published
 
 
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS}")
-
-
 @contextmanager
 def private_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     binary = shutil.which("redis-server")
     if binary is None:
         unavailable("redis-server", FileNotFoundError("redis-server is not on PATH"))
         raise AssertionError("unreachable")
-    port = free_port()
+    port = free_port(PORTS)
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
@@ -174,7 +163,7 @@ async def test_a_killed_redis_degrades_to_popular_answers(shop: Shop, tmp_path: 
 async def test_with_nothing_ever_loaded_and_the_store_down_the_answer_is_503(
     shop: Shop, tmp_path: Path
 ) -> None:
-    nowhere = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    nowhere = f"redis://127.0.0.1:{free_port(PORTS)}/0"  # nothing listens there
     async with shop.app(tmp_path, redis_url=nowhere, **FAST) as client:
         responses = [await timed_post(client, cart("roses-red-12")) for _ in range(5)]
     for response in responses:

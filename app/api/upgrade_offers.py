@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable
-from dataclasses import replace
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal, TypeVar
 
@@ -14,7 +13,14 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import metrics
-from app.api.deps import ClientKey, ReaderDep, ResourcesDep, VersionDep
+from app.api.deps import (
+    API_KEY_PARAMETER,
+    ClientKey,
+    ReaderDep,
+    ResourcesDep,
+    VersionDep,
+    serving_context,
+)
 from app.api.errors import ProblemError, problem_responses
 from app.api.upgrade_schemas import (
     OutcomeRequest,
@@ -28,17 +34,17 @@ from app.api.upgrade_schemas import (
 from app.db.models import UpgradeOutcome
 from app.logs import get_logger
 from app.offers import (
+    Assessment,
     InvalidOfferId,
     InvalidUsage,
-    NoOfferReason,
     OfferPolicy,
     Plan,
     PlanCatalog,
     UnknownPlan,
-    UpgradeDecision,
     UpgradeRequest,
+    assess,
+    decide,
     parse_offer_id,
-    upgrade_offers,
 )
 from app.serving.guard import StoreUnavailable
 from app.serving.plans import PLAN_CATALOGS
@@ -49,8 +55,6 @@ from app.store import keys
 T = TypeVar("T")
 router = APIRouter(tags=["upgrade offers"])
 log = get_logger(__name__)
-# Without a trigger or a higher plan the answer cannot depend on cooldowns: skip the store.
-_DECIDED_WITHOUT_STORE = {NoOfferReason.TOP_TIER, NoOfferReason.USAGE_BELOW_THRESHOLD}
 _COOLDOWN_FLAG = b"declined"
 OfferId = Annotated[
     str, Path(description="As returned in `offers[].offer_id`", examples=["basic-100gb->plus-2tb"])
@@ -59,25 +63,25 @@ OfferId = Annotated[
 
 @router.post(
     "/upgrade-offers",
-    dependencies=[ClientKey],
     responses=problem_responses(401, 404, 413, 422, 503),
     summary="Plan upgrades for a customer outgrowing their plan",
+    openapi_extra={"parameters": [API_KEY_PARAMETER]},
 )
 async def offers_for_customer(
-    body: UpgradeOffersRequest,
-    request: Request,
-    resources: ResourcesDep,
-    reader: ReaderDep,
-    loaded: VersionDep,
+    body: UpgradeOffersRequest, request: Request
 ) -> UpgradeOffersResponse:
-    settings = resources.settings
+    # Called, not injected, as on /recommend: dependency solving is a tenth of this route.
+    serving = await serving_context(request)
+    settings, loaded = serving.settings, serving.loaded
     catalog = _catalog(loaded, settings)
     upgrade = upgrade_request(body, datetime.now(UTC).date())
-    policy = _policy(settings)
-    decision = _decide(upgrade, catalog, policy)
-    if decision.reason not in _DECIDED_WITHOUT_STORE:
-        declined = await _declined(reader, body.customer_id, catalog, body.plan, settings)
-        decision = _decide(replace(upgrade, declined=declined), catalog, policy)
+    assessment = _assess(upgrade, catalog, _policy(settings))
+    declined: frozenset[str] = frozenset()
+    if assessment.candidates:  # only an answer cooldowns can change costs a store round trip
+        declined = await _declined(
+            serving.reader, body.customer_id, assessment.candidates, settings
+        )
+    decision = decide(assessment, declined)
     metrics.UPGRADE_ANSWERS.labels(decision.reason or "offered").inc()
     return UpgradeOffersResponse(
         request_id=request.state.request_id,
@@ -174,9 +178,9 @@ def _policy(settings: Settings) -> OfferPolicy:
     )
 
 
-def _decide(upgrade: UpgradeRequest, catalog: PlanCatalog, policy: OfferPolicy) -> UpgradeDecision:
+def _assess(upgrade: UpgradeRequest, catalog: PlanCatalog, policy: OfferPolicy) -> Assessment:
     try:
-        return upgrade_offers(upgrade, catalog, policy)
+        return assess(upgrade, catalog, policy)
     except UnknownPlan as error:
         hint = "" if catalog.plans else " (no plans are published: import plans, then rebuild)"
         raise ProblemError(404, "unknown-plan", "Unknown plan", f"plan: {error}{hint}") from None
@@ -193,13 +197,11 @@ def _api_field(field: str) -> str:
 
 
 async def _declined(
-    reader: RuleReader, customer_id: str, catalog: PlanCatalog, plan_id: str, settings: Settings
+    reader: RuleReader, customer_id: str, candidates: Sequence[str], settings: Settings
 ) -> frozenset[str]:
-    """Plans above the current one this customer declined recently: one store round trip."""
-    current = catalog.plan(plan_id)
-    candidates = [plan.plan_id for plan in catalog.plans if plan.tier > current.tier]
+    """Which of these plans this customer declined recently (one shared store round trip)."""
     names = [keys.cooldown(customer_id, candidate) for candidate in candidates]
-    flags = await _store(reader.guard.call(reader.store.get_flags(names)), settings)
+    flags = await _store(reader.flags.get(names), settings)
     return frozenset(
         candidate for candidate, flag in zip(candidates, flags, strict=True) if flag is not None
     )

@@ -1,12 +1,15 @@
 """Pure upgrade-offer logic: plan ladders, usage triggers, conversion evidence, offer choice."""
 
 from app.offers.choice import (
+    Assessment,
     NoOfferReason,
     Offer,
     OfferPolicy,
     PriceStep,
     UpgradeDecision,
     UpgradeRequest,
+    assess,
+    decide,
     offer_id,
     parse_offer_id,
     upgrade_offers,
@@ -18,6 +21,7 @@ from app.offers.triggers import Trigger
 from app.offers.usage import UsageSample
 
 __all__ = [
+    "Assessment",
     "ConversionRate",
     "InvalidOfferId",
     "InvalidUsage",
@@ -34,7 +38,9 @@ __all__ = [
     "UpgradeDecision",
     "UpgradeRequest",
     "UsageSample",
+    "assess",
     "conversion_rates",
+    "decide",
     "offer_id",
     "parse_offer_id",
     "plans_from_json",

@@ -106,6 +106,33 @@ def parse_offer_id(value: str) -> tuple[str, str]:
     return source, target
 
 
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """A request judged on everything but cooldowns, which need the store.
+
+    `decided` is the final answer when cooldowns cannot change it (no step up, nothing
+    fired); otherwise `candidates` are the plans whose cooldowns `decide` needs.
+    """
+
+    request: UpgradeRequest
+    current: Plan
+    trigger: Trigger | None
+    growth: Mapping[str, float]
+    higher: tuple[Plan, ...]
+    fitting: tuple[Plan, ...]
+    conversion: Mapping[tuple[str, str], ConversionRate]
+    policy: OfferPolicy
+    decided: UpgradeDecision | None
+
+    @property
+    def candidates(self) -> tuple[str, ...]:
+        """Plan ids whose cooldowns matter; with no fitting plan, every step up tells
+        cooldown (all declined) from no_fitting_plan."""
+        if self.decided is not None:
+            return ()
+        return tuple(plan.plan_id for plan in self.fitting or self.higher)
+
+
 def upgrade_offers(
     request: UpgradeRequest, catalog: PlanCatalog, policy: OfferPolicy = OfferPolicy()
 ) -> UpgradeDecision:
@@ -116,6 +143,11 @@ def upgrade_offers(
     no higher plan fits (no_fitting_plan), every fitting plan declined (cooldown).
     The most urgent fired trigger is reported; offers relieve every fired one.
     """
+    return decide(assess(request, catalog, policy), request.declined)
+
+
+def assess(request: UpgradeRequest, catalog: PlanCatalog, policy: OfferPolicy) -> Assessment:
+    """The first half of `upgrade_offers`: all of it that needs no cooldowns."""
     current = catalog.plan(request.plan_id)
     _validate(request, catalog)
     usage = request.usage
@@ -128,19 +160,37 @@ def upgrade_offers(
         window_days=policy.trend_window_days,
     )
     trigger = fired[0] if fired else None
-    higher = [plan for plan in catalog.plans if _is_upgrade(current, plan)]
+    higher = tuple(plan for plan in catalog.plans if _is_upgrade(current, plan))
+    fitting: tuple[Plan, ...] = ()
+    decided = None
     if not higher:
-        return UpgradeDecision(trigger, (), NoOfferReason.TOP_TIER)
-    if trigger is None:
-        return UpgradeDecision(None, (), NoOfferReason.USAGE_BELOW_THRESHOLD)
-    fitting = [plan for plan in higher if _fits(plan, usage, growth, fired, policy)]
-    available = [plan for plan in fitting if plan.plan_id not in request.declined]
+        decided = UpgradeDecision(trigger, (), NoOfferReason.TOP_TIER)
+    elif trigger is None:
+        decided = UpgradeDecision(None, (), NoOfferReason.USAGE_BELOW_THRESHOLD)
+    else:
+        fitting = tuple(plan for plan in higher if _fits(plan, usage, growth, fired, policy))
+    return Assessment(
+        request, current, trigger, growth, higher, fitting, catalog.conversion, policy, decided
+    )
+
+
+def decide(assessment: Assessment, declined: frozenset[str]) -> UpgradeDecision:
+    """The second half: the answer once the candidates' cooldowns are known."""
+    if assessment.decided is not None:
+        return assessment.decided
+    trigger, current = assessment.trigger, assessment.current
+    assert trigger is not None  # undecided means a trigger fired
+    available = [plan for plan in assessment.fitting if plan.plan_id not in declined]
     if not available:
-        return UpgradeDecision(trigger, (), _why_none(higher, fitting, request.declined))
-    ranked = _rank(current, available, trigger.resource, catalog.conversion, policy)
+        return UpgradeDecision(
+            trigger, (), _why_none(assessment.higher, assessment.fitting, declined)
+        )
+    conversion = assessment.conversion
+    ranked = _rank(current, available, trigger.resource, conversion, assessment.policy)
+    usage, growth = assessment.request.usage, assessment.growth
     offers = tuple(
-        _offer(current, plan, trigger, usage, growth, catalog.conversion)
-        for plan in ranked[: request.limit]
+        _offer(current, plan, trigger, usage, growth, conversion)
+        for plan in ranked[: assessment.request.limit]
     )
     return UpgradeDecision(trigger, offers, None)
 

@@ -11,7 +11,8 @@ from typing import Any
 
 from app import metrics
 from app.logs import get_logger
-from app.serving import snapshot
+from app.serving import heap, snapshot
+from app.serving.flags import FlagReader
 from app.serving.guard import StoreGuard, StoreUnavailable
 from app.serving.merchandising import Merchandising, decode_merchandising
 from app.serving.recommend import Assortment, MerchIndex
@@ -49,6 +50,7 @@ class RuleReader:
     def __init__(self, store: RuleStore, guard: StoreGuard, extra_entries: Sequence[str] = ()):
         self.store = store
         self.guard = guard
+        self.flags = FlagReader(store, guard)
         self.loaded: LoadedVersion | None = None
         self.merchandising = Merchandising()
         self.merch_index = MerchIndex()
@@ -72,6 +74,7 @@ class RuleReader:
             version = await self.guard.call(self.store.current_version())
             if version is not None and (self.loaded is None or self.loaded.version != version):
                 self.loaded = await self._load(version)
+                heap.settle()
                 log.info("rules_loaded", version=version, rules=self.loaded.meta.get("rules"))
             [raw] = await self.guard.call(self.store.get_flags([keys.MERCHANDISING]))
             if raw != self._merch_raw:  # decoded and indexed only when it changed

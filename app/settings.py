@@ -94,8 +94,11 @@ class Settings(BaseSettings):
     upgrade_horizon_months: int = Field(
         default=6, ge=1, le=120, description="Months of usage growth an offered plan must cover."
     )
-    upgrade_cooldown_days: int = Field(
-        default=14, ge=0, description="Days without offers after a customer declines one."
+    upgrade_cooldown_days: float = Field(
+        default=14,
+        ge=0,
+        le=3650,
+        description="Days a declined plan is not offered to that customer again (0: no pause).",
     )
 
     @field_validator("database_url")

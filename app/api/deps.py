@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.api.errors import ProblemError
+from app.serving.cooldowns import Cooldowns
 from app.serving.reader import LoadedVersion, RuleReader
 from app.settings import Settings
 
@@ -21,6 +23,12 @@ class Resources:
     settings: Settings
     reader: RuleReader
     engine: AsyncEngine
+    cooldowns: Cooldowns
+    client_keys: tuple[bytes, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Unwrapped once: a hot route checks the key on every request.
+        self.client_keys = tuple(key.get_secret_value().encode() for key in self.settings.api_keys)
 
 
 # Dependencies are `async def` although they never await: FastAPI runs plain `def` ones in
@@ -56,16 +64,14 @@ async def require_version(reader: ReaderDep, resources: ResourcesDep) -> LoadedV
 VersionDep = Annotated[LoadedVersion, Depends(require_version)]
 
 
-def _matches(given: str | None, expected: list[str]) -> bool:
-    return given is not None and any(
-        hmac.compare_digest(given.encode(), key.encode()) for key in expected
-    )
+def _matches(given: str | None, expected: Sequence[bytes]) -> bool:
+    return given is not None and any(hmac.compare_digest(given.encode(), key) for key in expected)
 
 
 async def require_client_key(
     resources: ResourcesDep, x_api_key: Annotated[str | None, Header()] = None
 ) -> None:
-    keys = [key.get_secret_value() for key in resources.settings.api_keys]
+    keys = resources.client_keys
     if keys and not _matches(x_api_key, keys):
         raise ProblemError(401, "unauthorized", "Unauthorized", "missing or unknown X-API-Key")
 
@@ -78,7 +84,7 @@ async def require_admin_key(
         raise ProblemError(
             403, "admin-disabled", "Admin disabled", "CARTLIFT_ADMIN_API_KEY is not set"
         )
-    if not _matches(x_api_key, [admin.get_secret_value()]):
+    if not _matches(x_api_key, [admin.get_secret_value().encode()]):
         raise ProblemError(
             401, "unauthorized", "Unauthorized", "missing or unknown admin X-API-Key"
         )
@@ -116,8 +122,8 @@ async def serving_context(request: Request) -> Serving:
     validation pass per request); routes document it with `API_KEY_PARAMETER`.
     """
     resources: Resources = request.app.state.resources
-    x_api_key = request.headers.get("x-api-key")
-    await require_client_key(resources, x_api_key)
+    if resources.client_keys:  # an open API does not look at headers at all
+        await require_client_key(resources, request.headers.get("x-api-key"))
     return Serving(resources, await require_version(resources.reader, resources))
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable
+from datetime import UTC, datetime
 from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter, BackgroundTasks, Path, Request
@@ -46,16 +46,16 @@ from app.offers import (
     decide,
     parse_offer_id,
 )
+from app.serving.cooldowns import Cooldowns
 from app.serving.guard import StoreUnavailable
 from app.serving.plans import PLAN_CATALOGS
-from app.serving.reader import LoadedVersion, RuleReader
+from app.serving.reader import LoadedVersion
 from app.settings import Settings
-from app.store import keys
+from app.store.base import Decline
 
 T = TypeVar("T")
 router = APIRouter(tags=["upgrade offers"])
 log = get_logger(__name__)
-_COOLDOWN_FLAG = b"declined"
 OfferId = Annotated[
     str, Path(description="As returned in `offers[].offer_id`", examples=["basic-100gb->plus-2tb"])
 ]
@@ -77,10 +77,8 @@ async def offers_for_customer(
     upgrade = upgrade_request(body, datetime.now(UTC).date())
     assessment = _assess(upgrade, catalog, _policy(settings))
     declined: frozenset[str] = frozenset()
-    if assessment.candidates:  # only an answer cooldowns can change costs a store round trip
-        declined = await _declined(
-            serving.reader, body.customer_id, assessment.candidates, settings
-        )
+    if assessment.candidates:  # only an answer cooldowns can change needs them
+        declined = _declined(serving.resources.cooldowns, body.customer_id, assessment, settings)
     decision = decide(assessment, declined)
     metrics.UPGRADE_ANSWERS.labels(decision.reason or "offered").inc()
     return UpgradeOffersResponse(
@@ -110,12 +108,14 @@ async def decline_offer(
     settings = resources.settings
     target = _offered_plan(offer_id, _catalog(loaded, settings))
     until = None
-    if settings.upgrade_cooldown_days > 0:  # zero days: no cooldown (a zero TTL would never expire)
-        ttl = timedelta(days=settings.upgrade_cooldown_days)
-        flag = keys.cooldown(body.customer_id, target.plan_id)
-        put = reader.store.put_flag(flag, _COOLDOWN_FLAG, int(ttl.total_seconds()))
-        await _store(reader.guard.call(put), settings)
-        until = datetime.now(UTC) + ttl
+    cooldowns = resources.cooldowns
+    if cooldowns.cooldown_seconds > 0:  # zero days: no cooldown
+        note = reader.store.record_decline(
+            body.customer_id, target.plan_id, keep_seconds=cooldowns.cooldown_seconds
+        )
+        at = await _store(reader.guard.call(note), settings)
+        cooldowns.remember(Decline(body.customer_id, target.plan_id, at))
+        until = datetime.fromtimestamp(at + cooldowns.cooldown_seconds, UTC)
     _record(background, resources.engine, body.customer_id, offer_id, "declined")
     return OutcomeResponse(
         request_id=request.state.request_id,
@@ -196,15 +196,14 @@ def _api_field(field: str) -> str:
     return re.sub(r"\[(\d+)\]", r".\1", flattened)
 
 
-async def _declined(
-    reader: RuleReader, customer_id: str, candidates: Sequence[str], settings: Settings
+def _declined(
+    cooldowns: Cooldowns, customer_id: str, assessment: Assessment, settings: Settings
 ) -> frozenset[str]:
-    """Which of these plans this customer declined recently (one shared store round trip)."""
-    names = [keys.cooldown(customer_id, candidate) for candidate in candidates]
-    flags = await _store(reader.flags.get(names), settings)
-    return frozenset(
-        candidate for candidate, flag in zip(candidates, flags, strict=True) if flag is not None
-    )
+    """Which candidate plans this customer declined recently: held in process."""
+    try:
+        return cooldowns.declined(customer_id, assessment.candidates)
+    except StoreUnavailable as error:
+        raise _unavailable(settings, f"rule store unavailable: {error}") from None
 
 
 async def _store(call: Awaitable[T], settings: Settings) -> T:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -77,11 +76,15 @@ def day_number(moment: date) -> float:
 
 
 def _slope(points: Sequence[tuple[float, float]]) -> float:
-    days = [float(day) for day, _ in points]
-    if len(set(days)) < 2:
+    """Least-squares slope in floats, centred on the means (stable for day numbers)."""
+    count = len(points)
+    mean_day = math.fsum(day for day, _ in points) / count
+    mean_value = math.fsum(value for _, value in points) / count
+    spread = math.fsum((day - mean_day) ** 2 for day, _ in points)
+    if spread == 0:  # one distinct moment: no trend
         return 0.0
-    values = [float(value) for _, value in points]
-    return statistics.linear_regression(days, values).slope
+    together = math.fsum((day - mean_day) * (value - mean_value) for day, value in points)
+    return together / spread
 
 
 def _check_values(where: str, values: Mapping[str, float], known: frozenset[str]) -> None:

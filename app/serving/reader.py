@@ -12,7 +12,6 @@ from typing import Any
 from app import metrics
 from app.logs import get_logger
 from app.serving import heap, snapshot
-from app.serving.flags import FlagReader
 from app.serving.guard import StoreGuard, StoreUnavailable
 from app.serving.merchandising import Merchandising, decode_merchandising
 from app.serving.recommend import Assortment, MerchIndex
@@ -50,7 +49,6 @@ class RuleReader:
     def __init__(self, store: RuleStore, guard: StoreGuard, extra_entries: Sequence[str] = ()):
         self.store = store
         self.guard = guard
-        self.flags = FlagReader(store, guard)
         self.loaded: LoadedVersion | None = None
         self.merchandising = Merchandising()
         self.merch_index = MerchIndex()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
+
+import orjson
 
 
 class StoreError(Exception):
@@ -12,6 +15,29 @@ class StoreError(Exception):
 
 class UnknownVersion(StoreError):
     """A rollback or read named a version the store does not hold."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decline:
+    customer_id: str
+    plan_id: str
+    at: float  # epoch seconds, the store's clock
+
+
+@dataclass(frozen=True, slots=True)
+class Declines:
+    now: float  # the store's clock when it answered
+    declines: list[Decline]
+
+
+def decline_member(customer_id: str, plan_id: str) -> bytes:
+    """One decline's name in a store: unambiguous whatever the ids contain."""
+    return orjson.dumps([customer_id, plan_id])
+
+
+def decline_from(member: bytes | str, at: float) -> Decline:
+    customer_id, plan_id = orjson.loads(member)
+    return Decline(str(customer_id), str(plan_id), at)
 
 
 class RuleStore(Protocol):
@@ -52,6 +78,17 @@ class RuleStore(Protocol):
     async def put_flag(self, name: str, value: bytes, ttl_seconds: int) -> None: ...
 
     async def get_flags(self, names: Sequence[str]) -> list[bytes | None]: ...
+
+    async def record_decline(self, customer_id: str, plan_id: str, keep_seconds: float) -> float:
+        """Note that a customer declined a plan, at the store's clock (returned, epoch seconds).
+
+        Declines older than `keep_seconds` are forgotten on the way.
+        """
+        ...
+
+    async def declines_since(self, since: float) -> Declines:
+        """The store's clock now and every decline noted at or after `since` (-inf: all)."""
+        ...
 
     async def ping(self) -> None: ...
 

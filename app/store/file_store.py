@@ -10,7 +10,13 @@ from pathlib import Path
 
 import orjson
 
-from app.store.base import StoreError, UnknownVersion
+from app.store.base import (
+    Declines,
+    StoreError,
+    UnknownVersion,
+    decline_from,
+    decline_member,
+)
 
 SEPARATOR = b"\t"
 
@@ -115,6 +121,28 @@ class FileRuleStore:
             alive = isinstance(value, str) and (expires is None or float(str(expires)) > now)
             found.append(str(value).encode() if alive else None)
         return found
+
+    async def record_decline(self, customer_id: str, plan_id: str, keep_seconds: float) -> float:
+        now = time.time()
+        kept = {m: at for m, at in self._read_declines().items() if at >= now - keep_seconds}
+        kept[decline_member(customer_id, plan_id).decode()] = now
+        self._dir.mkdir(parents=True, exist_ok=True)
+        _replace(self._dir / "declines.json", orjson.dumps(kept))
+        return now
+
+    async def declines_since(self, since: float) -> Declines:
+        now = time.time()
+        found = [decline_from(m, at) for m, at in self._read_declines().items() if at >= since]
+        return Declines(now, found)
+
+    def _read_declines(self) -> dict[str, float]:
+        try:
+            data = orjson.loads((self._dir / "declines.json").read_bytes())
+        except FileNotFoundError:
+            return {}
+        except orjson.JSONDecodeError as error:
+            raise StoreError(f"declines.json is not JSON: {error}") from error
+        return {str(member): float(at) for member, at in data.items()}
 
     async def ping(self) -> None:
         # A missing directory only means nothing was published yet; a file in its place

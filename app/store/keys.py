@@ -8,6 +8,7 @@ NEXT_VERSION = f"{PREFIX}:next_version"
 VERSIONS = f"{PREFIX}:versions"
 BUILDING = f"{PREFIX}:building"
 MERCHANDISING = f"{PREFIX}:merchandising"
+DECLINES = f"{PREFIX}:declines"  # declined upgrade offers, scored by when
 
 # Entry names inside one version. One key per antecedent spreads rules over cluster slots.
 META = "meta"
@@ -43,10 +44,6 @@ def rule_antecedent(name: str) -> str | None:
         if name.startswith(prefix) and len(name) > len(prefix):
             return name[len(prefix) :]
     return None
-
-
-def cooldown(customer_id: str, plan_id: str) -> str:
-    return f"{PREFIX}:cooldown:{customer_id}:{plan_id}"
 
 
 def sequence_rules(sku: str) -> str:

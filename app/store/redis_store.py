@@ -12,7 +12,13 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from app.store import keys
-from app.store.base import StoreError, UnknownVersion
+from app.store.base import (
+    Declines,
+    StoreError,
+    UnknownVersion,
+    decline_from,
+    decline_member,
+)
 
 WRITE_BATCH = 2_000
 SEAL_AND_FLIP = """
@@ -22,6 +28,21 @@ redis.call('SET', KEYS[3], ARGV[1])
 return 1
 """
 MSET_ENTRIES = 1_000
+# Declines are scored by Redis's own clock, so every API process reads one timeline.
+RECORD_DECLINE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+local oldest = string.format('%.6f', now - tonumber(ARGV[2]))
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. oldest)
+return string.format('%.6f', now)
+"""
+DECLINES_SINCE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local found = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf', 'WITHSCORES')
+return {string.format('%.6f', now), found}
+"""
 
 
 def request_client(url: str, timeout_ms: int, pool_size: int) -> Redis:
@@ -126,6 +147,20 @@ class RedisRuleStore:
         found: list[bytes | None] = await self._call(self._redis.mget(list(names)))
         return found
 
+    async def record_decline(self, customer_id: str, plan_id: str, keep_seconds: float) -> float:
+        member = decline_member(customer_id, plan_id)
+        at = await self._call(
+            self._redis.eval(RECORD_DECLINE, 1, keys.DECLINES, member, repr(keep_seconds))
+        )
+        return float(at)
+
+    async def declines_since(self, since: float) -> Declines:
+        now, flat = await self._call(
+            self._redis.eval(DECLINES_SINCE, 1, keys.DECLINES, _score(since))
+        )
+        pairs = zip(flat[::2], flat[1::2], strict=True)
+        return Declines(float(now), [decline_from(member, float(at)) for member, at in pairs])
+
     async def ping(self) -> None:
         await self._call(self._redis.ping())
 
@@ -149,3 +184,7 @@ class RedisRuleStore:
             return await awaitable
         except RedisError as error:
             raise StoreError(f"redis: {error}") from error
+
+
+def _score(value: float) -> str:
+    return "-inf" if value == float("-inf") else f"{value:.6f}"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from app.store import keys
-from app.store.base import RuleStore, StoreError, UnknownVersion
+from app.store.base import Decline, RuleStore, StoreError, UnknownVersion
 
 
 async def publish(store: RuleStore, entries: dict[str, bytes], keep: int = 3) -> int:
@@ -70,13 +72,44 @@ async def test_versions_are_never_reused(store: RuleStore) -> None:
 
 async def test_flags_expire_and_survive_publishes(store: RuleStore) -> None:
     await store.put_flag(keys.MERCHANDISING, b"[]", 0)
-    await store.put_flag(keys.cooldown("c1", "plus"), b"1", 3600)
+    await store.put_flag("cartlift:test:short", b"1", 1)
+    await store.put_flag("cartlift:test:long", b"1", 3600)
     await publish(store, {"r:a": b"1"})
-    assert await store.get_flags([keys.MERCHANDISING, keys.cooldown("c1", "plus"), "nope"]) == [
+    assert await store.get_flags([keys.MERCHANDISING, "cartlift:test:long", "nope"]) == [
         b"[]",
         b"1",
         None,
     ]
+    await asyncio.sleep(1.1)
+    assert await store.get_flags(["cartlift:test:short"]) == [None]
+
+
+async def test_declines_are_read_back_in_the_stores_time(store: RuleStore) -> None:
+    before = (await store.declines_since(float("-inf"))).now
+    first = await store.record_decline("c|1", "plus", keep_seconds=3600)
+    second = await store.record_decline('c"2', "pro:2tb", keep_seconds=3600)
+    again = await store.record_decline("c|1", "plus", keep_seconds=3600)  # declined again
+
+    everything = await store.declines_since(float("-inf"))
+    later = await store.declines_since(second)
+
+    assert before <= first <= second <= again <= everything.now
+    assert sorted(everything.declines, key=lambda d: d.at) == [
+        Decline('c"2', "pro:2tb", second),
+        Decline("c|1", "plus", again),
+    ]
+    assert {d.customer_id for d in later.declines} == {'c"2', "c|1"}
+    assert (await store.declines_since(everything.now + 1)).declines == []
+
+
+async def test_recording_a_decline_forgets_the_ones_older_than_kept(store: RuleStore) -> None:
+    await store.record_decline("old", "plus", keep_seconds=3600)
+    await asyncio.sleep(0.05)
+    await store.record_decline("new", "plus", keep_seconds=0.01)
+
+    held = await store.declines_since(float("-inf"))
+
+    assert [d.customer_id for d in held.declines] == ["new"]
 
 
 async def test_a_version_discarded_while_written_can_never_go_live(store: RuleStore) -> None:

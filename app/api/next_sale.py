@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from app import metrics
 from app.api.deps import API_KEY_PARAMETER, ServingDep
 from app.api.errors import problem_responses
+from app.api.fields import iso_day
 from app.serving.guard import StoreUnavailable
 from app.serving.next_sale import (
     Kind,
@@ -57,21 +58,6 @@ RESPONSE_EXAMPLE: dict[str, Any] = {
 }
 
 
-def purchase_day(value: object) -> object:
-    """A date, or the UTC date of an ISO 8601 timestamp (naive timestamps are UTC)."""
-    if isinstance(value, str) and len(value) > 10:
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError("expected a date (YYYY-MM-DD) or an ISO 8601 timestamp") from None
-    if isinstance(value, datetime):
-        try:
-            return (value.astimezone(UTC) if value.tzinfo else value).date()
-        except OverflowError:
-            raise ValueError("timestamp is out of range") from None
-    return value
-
-
 def plausible_day(value: date) -> date:
     # Dates near 9999-12-31 overflow once a typical delay is added to them.
     if value.year > MAX_YEAR:
@@ -80,7 +66,7 @@ def plausible_day(value: date) -> date:
 
 
 MAX_YEAR = 9000
-PurchaseDay = Annotated[date, BeforeValidator(purchase_day), AfterValidator(plausible_day)]
+PurchaseDay = Annotated[date, BeforeValidator(iso_day), AfterValidator(plausible_day)]
 
 
 class PurchaseIn(BaseModel):

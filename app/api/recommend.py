@@ -6,11 +6,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
 from prometheus_client import Counter
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from app import metrics
 from app.api.deps import API_KEY_PARAMETER, serving_context
 from app.api.errors import problem_responses
+from app.api.fields import Count
 from app.serving import recommend
 from app.serving.guard import StoreUnavailable
 from app.serving.recommend import Answer, Policy, Query, RankBy
@@ -19,16 +20,6 @@ from app.serving.snapshot import ProductFacts, RuleHit
 router = APIRouter(tags=["recommend"])
 _STRATEGY_COUNTERS: dict[str, Counter] = {}
 Sku = Annotated[str, Field(min_length=1, max_length=128, examples=["roses-red-12"])]
-
-
-def _json_number(value: object) -> object:
-    """JSON types as documented: false is not 0 and "3" is not 3 (3.0 still is 3)."""
-    if isinstance(value, bool | str):
-        raise ValueError("Input should be a number")
-    return value
-
-
-Count = Annotated[int, BeforeValidator(_json_number)]
 
 
 class CartLine(BaseModel):

@@ -6,9 +6,10 @@ import math
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.config import JsonDict
 
+from app.api.fields import Amount, Count, iso_moment
 from app.offers import NoOfferReason, Offer, Trigger, UpgradeRequest, UsageSample
 
 CustomerId = Annotated[str, Field(min_length=1, max_length=128, examples=["u-17"])]
@@ -20,8 +21,10 @@ class UsageReport(BaseModel):
     model_config = ConfigDict(
         extra="allow", json_schema_extra={"examples": [{"at": "2026-10-01", "storage_gb": 1500}]}
     )
-    __pydantic_extra__: dict[str, float] = Field(init=False)
-    at: date | datetime = Field(description="A date or a datetime; dates are UTC calendar days")
+    __pydantic_extra__: dict[str, Amount] = Field(init=False)
+    at: Annotated[date | datetime, BeforeValidator(iso_moment)] = Field(
+        description="A date or a datetime; dates are UTC calendar days"
+    )
 
 
 class UpgradeOffersRequest(BaseModel):
@@ -44,13 +47,13 @@ class UpgradeOffersRequest(BaseModel):
     )
     customer_id: CustomerId
     plan: str = Field(min_length=1, max_length=64, description="The customer's current plan")
-    usage: dict[str, float] = Field(
+    usage: dict[str, Amount] = Field(
         max_length=20, description="Current usage per resource the plans have quotas for"
     )
     usage_history: list[UsageReport] = Field(
         default_factory=list, max_length=366, description="Earlier usage, oldest first"
     )
-    limit: int = Field(default=2, ge=1, le=10)
+    limit: Count = Field(default=2, ge=1, le=10)
 
 
 class TriggerOut(BaseModel):

@@ -170,6 +170,9 @@ async def test_an_unknown_customer_gets_popular_follow_ups_and_a_reason(
         ("POST", {"json": {"purchases": [{"sku": "tv-32", "at": "2026-13-01"}]}}, "purchases.0.at"),
         ("POST", {"json": {"purchases": [{"sku": "tv-32", "at": "1 Oct"}]}}, "purchases.0.at"),
         ("POST", {"json": {"purchases": [], "as_of": "yesterday"}}, "as_of"),
+        ("POST", {"json": {"purchases": [], "as_of": 20261001}}, "as_of"),
+        ("POST", {"json": {"purchases": [{"sku": "tv-32", "at": 0}]}}, "purchases.0.at"),
+        ("GET", {"params": {"customer_id": "7", "as_of": "0"}}, "as_of"),
         (
             "POST",
             {"json": {"purchases": [{"sku": "tv-32", "at": "9999-12-31T23:00:00-05:00"}]}},

@@ -406,6 +406,25 @@ async def test_an_unknown_plan_is_a_404_problem(published: Published, tmp_path: 
         ),
         ({"usage": {"storage_gb": 1}, "usage_history": [{"storage_gb": 1}]}, "usage_history.0.at"),
         ({"usage": {"storage_gb": 1}, "limit": 0}, "limit"),
+        # JSON types as documented: a date is a string, a number is not a string or a bool.
+        (
+            {"usage": {"storage_gb": 1}, "usage_history": [{"at": 0, "storage_gb": 1}]},
+            "usage_history.0.at",
+        ),
+        (
+            {"usage": {"storage_gb": 1}, "usage_history": [{"at": "0", "storage_gb": 1}]},
+            "usage_history.0.at",
+        ),
+        ({"usage": {"storage_gb": "96"}}, "usage.storage_gb"),
+        ({"usage": {"storage_gb": True}}, "usage.storage_gb"),
+        (
+            {
+                "usage": {"storage_gb": 1},
+                "usage_history": [{"at": "2026-10-01", "storage_gb": "1"}],
+            },
+            "usage_history.0.storage_gb",
+        ),
+        ({"usage": {"storage_gb": 1}, "limit": "2"}, "limit"),
         ({"usage": {"storage_gb": 1}, "customer_id": ""}, "customer_id"),
     ],
 )

@@ -7,7 +7,7 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Annotated, Literal, TypeVar
 
-from fastapi import APIRouter, BackgroundTasks, Path, Request
+from fastapi import APIRouter, BackgroundTasks, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,8 +27,7 @@ from app.api.upgrade_schemas import (
     OutcomeResponse,
     UpgradeOffersRequest,
     UpgradeOffersResponse,
-    offer_out,
-    trigger_out,
+    answer_json,
     upgrade_request,
 )
 from app.db.models import UpgradeOutcome
@@ -66,10 +65,9 @@ OfferId = Annotated[
     responses=problem_responses(401, 404, 413, 422, 503),
     summary="Plan upgrades for a customer outgrowing their plan",
     openapi_extra={"parameters": [API_KEY_PARAMETER]},
+    response_model=UpgradeOffersResponse,
 )
-async def offers_for_customer(
-    body: UpgradeOffersRequest, request: Request
-) -> UpgradeOffersResponse:
+async def offers_for_customer(body: UpgradeOffersRequest, request: Request) -> Response:
     # Called, not injected, as on /recommend: dependency solving is a tenth of this route.
     serving = await serving_context(request)
     settings, loaded = serving.settings, serving.loaded
@@ -81,13 +79,8 @@ async def offers_for_customer(
         declined = _declined(serving.resources.cooldowns, body.customer_id, assessment, settings)
     decision = decide(assessment, declined)
     metrics.UPGRADE_ANSWERS.labels(decision.reason or "offered").inc()
-    return UpgradeOffersResponse(
-        request_id=request.state.request_id,
-        model_version=loaded.version,
-        trigger=trigger_out(decision.trigger),
-        offers=[offer_out(offer) for offer in decision.offers],
-        reason=decision.reason,
-    )
+    answer = answer_json(request.state.request_id, loaded.version, decision)
+    return Response(answer, media_type="application/json")
 
 
 @router.post(

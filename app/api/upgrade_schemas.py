@@ -6,11 +6,19 @@ import math
 from datetime import date, datetime
 from typing import Annotated, Literal
 
+import orjson
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from app.api.fields import Amount, Count, iso_moment
-from app.offers import NoOfferReason, Offer, Trigger, UpgradeRequest, UsageSample
+from app.offers import (
+    NoOfferReason,
+    Offer,
+    Trigger,
+    UpgradeDecision,
+    UpgradeRequest,
+    UsageSample,
+)
 
 CustomerId = Annotated[str, Field(min_length=1, max_length=128, examples=["u-17"])]
 
@@ -164,35 +172,52 @@ def upgrade_request(body: UpgradeOffersRequest, today: date) -> UpgradeRequest:
     return UpgradeRequest(body.plan, body.usage, today, history, body.limit)
 
 
-def trigger_out(trigger: Trigger | None) -> TriggerOut | None:
-    if trigger is None:
-        return None
-    return TriggerOut(
-        resource=trigger.resource,
-        used=trigger.used,
-        quota=trigger.quota,
-        used_ratio=round(trigger.used_ratio, 4),
-        days_to_full=trigger.days_to_full,
-        by_trend=trigger.by_trend,
-        reason=trigger.reason,
+def answer_json(request_id: str, version: int, decision: UpgradeDecision) -> bytes:
+    """The UpgradeOffersResponse body, built straight from the decision.
+
+    Building the response models and having them validated and dumped again cost
+    more than choosing the offers; tests check these bytes against the models.
+    """
+    trigger = decision.trigger
+    return orjson.dumps(
+        {
+            "request_id": request_id,
+            "model_version": version,
+            "trigger": None if trigger is None else _trigger_json(trigger),
+            "offers": [_offer_json(offer) for offer in decision.offers],
+            "reason": decision.reason,
+        }
     )
 
 
-def offer_out(offer: Offer) -> OfferOut:
+def _trigger_json(trigger: Trigger) -> dict[str, object]:
+    return {
+        "resource": trigger.resource,
+        "used": float(trigger.used),
+        "quota": float(trigger.quota),
+        "used_ratio": round(trigger.used_ratio, 4),
+        "days_to_full": trigger.days_to_full,
+        "by_trend": trigger.by_trend,
+        "reason": trigger.reason,
+    }
+
+
+def _offer_json(offer: Offer) -> dict[str, object]:
     ratio = offer.price_step.ratio
-    return OfferOut(
-        offer_id=offer.offer_id,
-        plan=offer.plan_id,
-        name=offer.name,
-        monthly_price=float(offer.monthly_price),
-        currency=offer.currency,
-        price_step=PriceStep(
-            monthly=float(offer.price_step.absolute),
-            ratio=None if ratio is None else round(ratio, 3),
-        ),
-        quota={r: None if math.isinf(q) else q for r, q in sorted(offer.quotas.items())},
-        headroom_months=offer.headroom_months,
-        conversion_rate=None if offer.conversion_rate is None else round(offer.conversion_rate, 4),
-        reason=offer.reason,
-        headline=offer.headline,
-    )
+    conversion = offer.conversion_rate
+    return {
+        "offer_id": offer.offer_id,
+        "plan": offer.plan_id,
+        "name": offer.name,
+        "monthly_price": float(offer.monthly_price),
+        "currency": offer.currency,
+        "price_step": {
+            "monthly": float(offer.price_step.absolute),
+            "ratio": None if ratio is None else round(ratio, 3),
+        },
+        "quota": {r: None if math.isinf(q) else float(q) for r, q in sorted(offer.quotas.items())},
+        "headroom_months": offer.headroom_months,
+        "conversion_rate": None if conversion is None else round(conversion, 4),
+        "reason": offer.reason,
+        "headline": offer.headline,
+    }

@@ -56,6 +56,7 @@ class PlanCatalog:
     plans: tuple[Plan, ...]
     conversion: Mapping[tuple[str, str], ConversionRate] = field(default_factory=dict)
     _by_id: Mapping[str, Plan] = field(init=False, repr=False, compare=False)
+    _resources: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_id = {plan.plan_id: plan for plan in self.plans}
@@ -63,6 +64,8 @@ class PlanCatalog:
             raise ValueError("plan ids must be unique")
         object.__setattr__(self, "conversion", MappingProxyType(dict(self.conversion)))
         object.__setattr__(self, "_by_id", MappingProxyType(by_id))
+        resources = frozenset(resource for plan in self.plans for resource in plan.quotas)
+        object.__setattr__(self, "_resources", resources)
 
     def plan(self, plan_id: str) -> Plan:
         try:
@@ -72,7 +75,7 @@ class PlanCatalog:
 
     def resources(self) -> frozenset[str]:
         """Resources at least one plan declares a quota for."""
-        return frozenset(resource for plan in self.plans for resource in plan.quotas)
+        return self._resources
 
 
 def plans_to_json(catalog: PlanCatalog) -> dict[str, Any]:

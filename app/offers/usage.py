@@ -76,15 +76,16 @@ def day_number(moment: date) -> float:
 
 
 def _slope(points: Sequence[tuple[float, float]]) -> float:
-    """Least-squares slope in floats, centred on the means (stable for day numbers)."""
+    """Least-squares slope, centred on the means (stable for day numbers)."""
     count = len(points)
-    mean_day = math.fsum(day for day, _ in points) / count
-    mean_value = math.fsum(value for _, value in points) / count
-    spread = math.fsum((day - mean_day) ** 2 for day, _ in points)
-    if spread == 0:  # one distinct moment: no trend
-        return 0.0
-    together = math.fsum((day - mean_day) * (value - mean_value) for day, value in points)
-    return together / spread
+    mean_day = sum(day for day, _ in points) / count
+    mean_value = sum(value for _, value in points) / count
+    spread = together = 0.0
+    for day, value in points:
+        offset = day - mean_day
+        spread += offset * offset
+        together += offset * (value - mean_value)
+    return together / spread if spread else 0.0  # one distinct moment: no trend
 
 
 def _check_values(where: str, values: Mapping[str, float], known: frozenset[str]) -> None:

@@ -1,6 +1,6 @@
-"""Load POST /recommend next to a bare FastAPI endpoint with wrk and print both and their ratio.
+"""Load POST /recommend and /upgrade-offers next to a bare FastAPI endpoint; print the ratios.
 
-Goal (issue 5): /recommend throughput >= 50 % of the bare endpoint's, p99 <= 2x its p99.
+Goal: each route's throughput >= 50 % of the bare endpoint's, p99 <= 2x its p99.
 Both run as one uvicorn worker on loopback and are loaded one after the other with the
 same wrk settings and the same realistic 1-5 item carts drawn from the demo orders.
 cartlift serves demo rules built by `cartlift demo` + `cartlift rebuild` into a

@@ -105,7 +105,7 @@ class FileRuleStore:
         flags = {
             key: entry
             for key, entry in self._read_flags().items()
-            if entry[1] is None or float(str(entry[1])) > now  # expired cooldowns go away here
+            if entry[1] is None or float(str(entry[1])) > now  # expired flags go away here
         }
         expires = now + ttl_seconds if ttl_seconds > 0 else None
         flags[name] = [value.decode(), expires]

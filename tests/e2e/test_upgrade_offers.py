@@ -488,7 +488,7 @@ async def test_a_store_outage_is_a_503_with_retry_after_never_a_500(
             decline = await client.post(
                 "/upgrade-offers/basic-100gb->plus-2tb/decline", json={"customer_id": "u-17"}
             )
-            # Answers that need no cooldown flag still come from the version held in process.
+            # Answers that need no cooldown still come from the version held in process.
             low = await ask(client, "basic-100gb", usage={"storage_gb": 10})
             accept = await client.post(
                 "/upgrade-offers/basic-100gb->plus-2tb/accept", json={"customer_id": customer()}

@@ -11,6 +11,9 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.api.errors import ProblemError
+from app.events.assign import Holdout
+from app.events.exposures import ExposureRecorder
+from app.events.stream import EventLog
 from app.serving.cooldowns import Cooldowns
 from app.serving.reader import LoadedVersion, RuleReader
 from app.settings import Settings
@@ -24,6 +27,9 @@ class Resources:
     reader: RuleReader
     engine: AsyncEngine
     cooldowns: Cooldowns
+    event_log: EventLog
+    exposures: ExposureRecorder
+    holdout: Holdout
     client_keys: tuple[bytes, ...] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -1,0 +1,36 @@
+"""`cartlift events drain`: move the event log into the database once, then exit."""
+
+from __future__ import annotations
+
+import typer
+
+from app.cli.common import console, load_settings, run
+from app.db.engine import make_engine
+from app.events.drain import Drained, drain_once
+from app.events.stream import open_event_log
+from app.settings import Settings
+
+events_app = typer.Typer(
+    help="Events and exposures: the log and the database.", no_args_is_help=True
+)
+
+
+@events_app.command("drain")
+def drain() -> None:
+    """Catch up once: commit what the event log holds to the database, then exit 0."""
+    settings = load_settings()
+    done = run(_drain(settings))
+    console.print(
+        f"drained {done.entries} log entries: {done.events} events, {done.exposures} exposures",
+        soft_wrap=True,
+    )
+
+
+async def _drain(settings: Settings) -> Drained:
+    event_log = open_event_log(settings.redis_url, settings.events_journal_dir)
+    engine = make_engine(settings.database_url)
+    try:
+        return await drain_once(event_log, engine)
+    finally:
+        await event_log.close()
+        await engine.dispose()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from app.cli.common import console, load_settings, run
 from app.db.engine import make_engine
-from app.events.drain import Drained, drain_once
+from app.events.drain import BATCH_ENTRIES, Drained, drain_once
 from app.events.stream import open_event_log
 from app.settings import Settings
 
@@ -16,21 +18,25 @@ events_app = typer.Typer(
 
 
 @events_app.command("drain")
-def drain() -> None:
+def drain(
+    batch: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Log entries per database transaction")
+    ] = BATCH_ENTRIES,
+) -> None:
     """Catch up once: commit what the event log holds to the database, then exit 0."""
     settings = load_settings()
-    done = run(_drain(settings))
+    done = run(_drain(settings, batch))
     console.print(
         f"drained {done.entries} log entries: {done.events} events, {done.exposures} exposures",
         soft_wrap=True,
     )
 
 
-async def _drain(settings: Settings) -> Drained:
+async def _drain(settings: Settings, batch: int) -> Drained:
     event_log = open_event_log(settings.redis_url, settings.events_journal_dir)
     engine = make_engine(settings.database_url)
     try:
-        return await drain_once(event_log, engine)
+        return await drain_once(event_log, engine, batch)
     finally:
         await event_log.close()
         await engine.dispose()

@@ -11,7 +11,6 @@ from typing import Annotated
 
 import typer
 
-from app import metrics
 from app.cli import data, evaluate, jobs, report
 from app.cli.campaign import campaign_app
 from app.cli.common import load_settings, run_cli
@@ -65,6 +64,8 @@ def serve(
 @contextmanager
 def metrics_dir(workers: int) -> Iterator[None]:
     """Each worker writes its metrics to one directory so /metrics adds them up."""
+    from app import metrics
+
     given = metrics.multiprocess_dir()
     if given is not None:
         metrics.wipe_multiprocess_dir(given)

@@ -89,10 +89,7 @@ def bench_serve(database_url: str, rounds: int) -> None:
             CARTLIFT_REDIS_URL="", CARTLIFT_API_KEYS="", PYTHONPATH=str(HERE.parent),
         )  # fmt: skip
         servers: dict[str, Callable[[int], list[str]]] = {
-            "bare_fastapi": lambda port: [
-                sys.executable, "-m", "uvicorn", "loadtests.bare_app:app",
-                "--port", str(port), "--log-level", "warning",
-            ],  # fmt: skip
+            "bare_fastapi": _bare_app,
             "cartlift_serve": lambda port: cartlift("serve", "--port", str(port)),
         }
         times: dict[str, list[float]] = {name: [] for name in servers}
@@ -109,6 +106,11 @@ def bench_serve(database_url: str, rounds: int) -> None:
             f"vs_bare={median / bare:.2f}",
             flush=True,
         )
+
+
+def _bare_app(port: int) -> list[str]:
+    app = ["-m", "uvicorn", "loadtests.bare_app:app", "--port", str(port)]
+    return [sys.executable, *app, "--log-level", "warning"]
 
 
 def _time_to_healthy(command: Callable[[int], list[str]], env: dict[str, str]) -> float:
@@ -160,7 +162,9 @@ def retail_orders_csv(path: Path) -> Path:
 
 
 def bench_rebuild(database_url: str, rebuilds: int) -> None:
-    orders = retail_orders_csv(Path(os.environ.get("CARTLIFT_BENCH_DATA", "var/bench")) / "retail_orders.csv")
+    orders = retail_orders_csv(
+        Path(os.environ.get("CARTLIFT_BENCH_DATA", "var/bench")) / "retail_orders.csv"
+    )
     env = child_env(CARTLIFT_DATABASE_URL=database_url)
     _checked(run_measured(cartlift("import", "orders", str(orders)), env), "import")
     results: dict[str, list[Measured]] = {"file": [], "redis": []}

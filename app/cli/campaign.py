@@ -12,7 +12,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from app.cli.common import console, fail, load_settings, run
+from app.cli.common import HELP_MARKUP, console, fail, load_settings, run
 from app.cli.jobs import parse_window
 
 if TYPE_CHECKING:
@@ -26,7 +26,9 @@ REACTIVATION_COLUMNS = (
 )  # fmt: skip
 NEXT_SALE_COLUMNS = ("customer_id", "sku", "send_on", "kind", "because", "reason")
 
-campaign_app = typer.Typer(help="Campaign exports for marketing.", no_args_is_help=True)
+campaign_app = typer.Typer(
+    help="Campaign exports for marketing.", no_args_is_help=True, rich_markup_mode=HELP_MARKUP
+)
 Since = Annotated[str | None, typer.Option(help="Only orders in this window, e.g. 365d")]
 Format = Annotated[str, typer.Option("--format", help="csv or jsonl")]
 Output = Annotated[Path | None, typer.Option(help="Write here instead of stdout")]

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from app.store.base import RuleStore
 
 T = TypeVar("T")
+# Plain help and usage errors: Typer's Rich rendering imports a Markdown parser and Pygments,
+# which would double the start of `--help`; command output still uses Rich.
+HELP_MARKUP = None
 console = Console(stderr=True)  # messages and progress
 out = Console()  # tables and results meant for stdout
 

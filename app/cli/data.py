@@ -23,7 +23,6 @@ class Kind(StrEnum):
     subscriptions = "subscriptions"
 
 
-
 def migrate() -> None:
     """Create or upgrade the database schema (safe to run on every start)."""
     from app.db.migrate import upgrade_to_head

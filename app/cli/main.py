@@ -13,7 +13,7 @@ import typer
 
 from app.cli import data, evaluate, jobs, report
 from app.cli.campaign import campaign_app
-from app.cli.common import load_settings, run_cli
+from app.cli.common import HELP_MARKUP, load_settings, run_cli
 from app.cli.rules import rules_app
 
 WORKER_STARTUP_SECONDS = 60
@@ -22,6 +22,7 @@ app = typer.Typer(
     help="Cross-sell, upsell and next-sale recommendations from co-purchase rules.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=HELP_MARKUP,
 )
 app.command("migrate")(data.migrate)
 app.command("import")(data.import_file)

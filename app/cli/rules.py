@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.cli.common import console, fail, load_settings, out, run_with_store
+from app.cli.common import HELP_MARKUP, console, fail, load_settings, out, run_with_store
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from app.serving.snapshot import RuleHit
     from app.store.base import RuleStore
 
-rules_app = typer.Typer(help="Inspect the published rules.", no_args_is_help=True)
+rules_app = typer.Typer(
+    help="Inspect the published rules.", no_args_is_help=True, rich_markup_mode=HELP_MARKUP
+)
 FETCH_BATCH = 1_000
 PAIR_SEPARATOR = "|"
 

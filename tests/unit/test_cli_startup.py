@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-# What `--help` has no use for and each costs a noticeable share of a second to import.
+# What `--help` has no use for; each costs a noticeable share of a second to import (Markdown
+# and Pygments come with Typer's Rich help, which the CLI turns off for that reason).
 HEAVY_PACKAGES = (
     "sqlalchemy", "asyncpg", "aiosqlite", "alembic", "redis", "numpy", "scipy", "pandas",
     "matplotlib", "pydantic", "pydantic_settings", "structlog", "fastapi", "starlette",
-    "uvicorn", "prometheus_client", "httpx", "yaml", "mlxtend",
+    "uvicorn", "prometheus_client", "httpx", "yaml", "mlxtend", "markdown_it", "pygments",
 )  # fmt: skip
 # Our own modules that pull those in; the CLI package and light constants are fine.
 HEAVY_APP_MODULES = (

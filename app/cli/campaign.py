@@ -17,7 +17,7 @@ from app.cli.jobs import parse_window
 
 if TYPE_CHECKING:
     from app.analytics.history import History
-    from app.serving.snapshot import ProductFacts
+    from app.published.snapshot import ProductFacts
 
 FORMATS = ("csv", "jsonl")
 REACTIVATION_COLUMNS = (

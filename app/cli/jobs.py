@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from app.db.models import RuleBuild
-    from app.jobs.rebuild import RebuildOptions, RebuildResult
+    from app.jobs.outcome import RebuildResult
+    from app.jobs.rebuild import RebuildOptions
     from app.settings import Settings
     from app.store.base import RuleStore
 
@@ -68,7 +69,8 @@ def rebuild_command(
     (empty or sharply shrunk rule set), 75 another rebuild holds the lock. One JSON
     summary line goes to stdout whatever the outcome.
     """
-    from app.jobs.rebuild import ExitCode, RebuildOptions, RebuildResult
+    from app.jobs.outcome import ExitCode, RebuildResult
+    from app.jobs.rebuild import RebuildOptions
 
     settings = load_settings()
     try:
@@ -94,7 +96,7 @@ def rebuild_command(
 def _emit_summary(result: RebuildResult) -> None:
     import orjson
 
-    from app.jobs.rebuild import ExitCode
+    from app.jobs.outcome import ExitCode
 
     sys.stdout.write(orjson.dumps({"event": "rebuild", **result.summary()}).decode() + "\n")
     sys.stdout.flush()
@@ -113,7 +115,8 @@ def _run_rebuild(settings: Settings, options: RebuildOptions) -> RebuildResult:
         TimeElapsedColumn,
     )
 
-    from app.jobs.rebuild import ExitCode, RebuildResult, rebuild
+    from app.jobs.outcome import ExitCode, RebuildResult
+    from app.jobs.rebuild import rebuild
     from app.jobs.retry import DatabaseRetry
 
     retry = DatabaseRetry(settings.rebuild_db_attempts, settings.rebuild_db_retry_seconds)

@@ -14,7 +14,7 @@ from app.cli.common import HELP_MARKUP, console, fail, load_settings, out, run_w
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from app.serving.snapshot import RuleHit
+    from app.published.snapshot import RuleHit
     from app.store.base import RuleStore
 
 rules_app = typer.Typer(
@@ -39,15 +39,14 @@ async def _version(store: RuleStore, version: int | None) -> int:
 
 def _antecedent_entry(antecedent: str) -> str:
     """`roses` names one item's rules; `roses|card` the rules of that pair, in any order."""
-    from app.store import keys
+    from app.published import keys
 
     first, separator, second = antecedent.partition(PAIR_SEPARATOR)
     return keys.pair_rules(first, second) if separator else keys.item_rules(antecedent)
 
 
 async def _all_rules(store: RuleStore, version: int) -> list[tuple[str, list[RuleHit]]]:
-    from app.serving import snapshot
-    from app.store import keys
+    from app.published import keys, snapshot
 
     names = [n for n in await store.entry_names(version) if keys.rule_antecedent(n) is not None]
     found: list[tuple[str, list[RuleHit]]] = []
@@ -98,7 +97,7 @@ def show(
     """The rules that fire when SKU (or the pair A|B) is in the cart, best first."""
     from rich.table import Table
 
-    from app.serving import snapshot
+    from app.published import snapshot
     from app.store.base import StoreError
 
     settings = load_settings()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -15,6 +15,7 @@ from app.api.deps import API_KEY_PARAMETER, Resources, Serving, ServingDep
 from app.api.errors import problem_responses
 from app.api.fields import iso_day
 from app.events.assign import Variant
+from app.published.sequences import Purchase
 from app.serving.guard import StoreUnavailable
 from app.serving.next_sale import (
     Kind,
@@ -25,8 +26,6 @@ from app.serving.next_sale import (
     popular_offers,
 )
 from app.serving.reader import LoadedVersion, RuleReader
-from app.serving.sequence_entries import Purchase, decode_customer, decode_sequence
-from app.store import keys
 
 router = APIRouter(tags=["next sale"])
 UNKNOWN_CUSTOMER = "unknown customer (no purchases published for this id): popular items instead"
@@ -162,14 +161,13 @@ async def next_sale_for_customer(
     if arm.variant == "control":
         return _respond(request, loaded, customer_id, arm.holdout(loaded, today, limit), arm)
     try:
-        [raw] = await _fetch(serving.reader, loaded, [keys.customer_purchases(customer_id)])
+        entry = await serving.reader.customer(loaded, customer_id)
     except StoreUnavailable:
         plan = _fallback(loaded, today, limit, STORE_DOWN)
         return _respond(request, loaded, customer_id, plan, arm)
-    if raw is None:
+    if entry is None:
         plan = _fallback(loaded, today, limit, UNKNOWN_CUSTOMER)
     else:
-        entry = decode_customer(raw)
         blocked = _blocked(serving.reader, (p.sku for p in entry.purchases))
         plan = plan_next_sale(
             entry.purchases, entry.sequences, loaded.catalog, loaded.popular, today, limit, blocked
@@ -196,13 +194,10 @@ async def next_sale_for_purchases(
     if len(known) < len(skus):
         metrics.UNKNOWN_SKUS.inc(len(skus) - len(known))
     try:
-        raw = await _fetch(serving.reader, loaded, [keys.sequence_rules(sku) for sku in known])
+        sequences = await serving.reader.sequences(loaded, known)
     except StoreUnavailable:
         plan = _fallback(loaded, today, body.limit, STORE_DOWN)
         return _respond(request, loaded, None, plan, arm)
-    sequences = {
-        sku: decode_sequence(value) for sku, value in zip(known, raw, strict=True) if value
-    }
     blocked = _blocked(serving.reader, (p.sku for p in purchases))
     plan = plan_next_sale(
         purchases, sequences, loaded.catalog, loaded.popular, today, body.limit, blocked
@@ -213,13 +208,6 @@ async def next_sale_for_purchases(
 def _blocked(reader: RuleReader, held: Iterable[str]) -> frozenset[str]:
     """The shop's block rules apply here as at checkout; held items play the cart's part."""
     return frozenset(reader.merchandising.blocked(frozenset(held)))
-
-
-def _fetch(
-    reader: RuleReader, loaded: LoadedVersion, names: Sequence[str]
-) -> Awaitable[list[bytes | None]]:
-    """The one store round trip of a request, under the deadline and circuit breaker."""
-    return reader.guard.call(reader.store.fetch(loaded.version, names))
 
 
 def _fallback(loaded: LoadedVersion, today: date, limit: int, reason: str) -> NextSalePlan:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app.cli.common import console, load_settings, run
-from app.db.engine import make_engine
-from app.events.drain import BATCH_ENTRIES, Drained, drain_once
-from app.events.stream import open_event_log
-from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.events.drain import Drained
+    from app.settings import Settings
 
 events_app = typer.Typer(
     help="Events and exposures: the log and the database.", no_args_is_help=True
@@ -20,8 +20,9 @@ events_app = typer.Typer(
 @events_app.command("drain")
 def drain(
     batch: Annotated[
-        int, typer.Option(min=1, max=10_000, help="Log entries per database transaction")
-    ] = BATCH_ENTRIES,
+        int | None,
+        typer.Option(min=1, max=10_000, help="Log entries per transaction [default: 200]"),
+    ] = None,
 ) -> None:
     """Catch up once: commit what the event log holds to the database, then exit 0."""
     settings = load_settings()
@@ -32,11 +33,15 @@ def drain(
     )
 
 
-async def _drain(settings: Settings, batch: int) -> Drained:
+async def _drain(settings: Settings, batch: int | None) -> Drained:
+    from app.db.engine import make_engine
+    from app.events.drain import BATCH_ENTRIES, drain_once
+    from app.events.stream import open_event_log
+
     event_log = open_event_log(settings.redis_url, settings.events_journal_dir)
     engine = make_engine(settings.database_url)
     try:
-        return await drain_once(event_log, engine, batch)
+        return await drain_once(event_log, engine, batch or BATCH_ENTRIES)
     finally:
         await event_log.close()
         await engine.dispose()

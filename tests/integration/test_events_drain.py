@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -120,23 +119,27 @@ async def test_a_drainer_killed_mid_run_loses_and_doubles_nothing(
             )
         env = clean_env(CARTLIFT_DATABASE_URL=postgres_url, CARTLIFT_REDIS_URL=REDIS_URL,
                         CARTLIFT_LOG_LEVEL="WARNING")  # fmt: skip
-        drainer = subprocess.Popen([CARTLIFT, "events", "drain", "--batch", "2"], env=env,
-                                   cwd=tmp_path, stderr=subprocess.PIPE)  # fmt: skip
+        drainer = await asyncio.create_subprocess_exec(
+            CARTLIFT, "events", "drain", "--batch", "2", env=env, cwd=tmp_path,
+            stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
         await _until_some_committed(pg_engine, drainer)
         drainer.kill()
-        drainer.wait(timeout=30)
+        await asyncio.wait_for(drainer.wait(), 30)
         stored = (await counts(pg_engine))[0]
         assert drainer.returncode == -9 and 0 < stored < BATCHES * PER_BATCH
-        again = subprocess.run([CARTLIFT, "events", "drain"], env=env, cwd=tmp_path,
-                               capture_output=True, text=True, timeout=300)  # fmt: skip
-        assert again.returncode == 0, again.stderr
+        again = await asyncio.create_subprocess_exec(
+            CARTLIFT, "events", "drain", env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE
+        )
+        _, stderr = await asyncio.wait_for(again.communicate(), 300)
+        assert again.returncode == 0, stderr.decode()
         assert await counts(pg_engine) == (BATCHES * PER_BATCH, 2 * BATCHES * PER_BATCH, 0)
         assert await client.xlen(STREAM_KEY) == 0
 
 
-async def _until_some_committed(engine: AsyncEngine, process: subprocess.Popen[bytes]) -> None:
+async def _until_some_committed(engine: AsyncEngine, process: asyncio.subprocess.Process) -> None:
     deadline = time.monotonic() + 120
     while (await counts(engine))[0] == 0:
-        assert process.poll() is None, "the drainer ended before it could be killed"
+        assert process.returncode is None, "the drainer ended before it could be killed"
         assert time.monotonic() < deadline, "the drainer committed nothing in time"
         await asyncio.sleep(0.05)

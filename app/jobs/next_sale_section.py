@@ -19,8 +19,8 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.analytics.history import History
-from app.jobs.history import read_history
 from app.jobs.section_context import Entry, SectionContext
+from app.jobs.sources import read_history
 from app.mining.runs import run_starts
 from app.mining.sequences import (
     Replenishment,

@@ -21,7 +21,7 @@ from app.analytics.tickets import average_tickets
 from app.cli.common import console, fail, load_settings, run
 from app.cli.jobs import parse_window
 from app.db.engine import make_engine
-from app.jobs.catalog import read_catalog
+from app.jobs.products import read_catalog
 from app.jobs.sources import read_history
 from app.mining.sequences import SequenceParams, mine_follow_ups
 from app.mining.thresholds import InvalidThresholds, exact_fraction

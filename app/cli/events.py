@@ -63,8 +63,14 @@ def report(
     if output_format not in ("text", "json", "html"):
         raise typer.BadParameter("expected text, json or html", param_hint="--format")
     settings = load_settings()
-    found = run(_report(settings, _moment(since, "--since"), _moment(until, "--until")))
+    found = read_report(settings, _moment(since, "--since"), _moment(until, "--until"))
     sys.stdout.write(_rendered(found, output_format))
+
+
+def read_report(
+    settings: Settings, since: datetime | None, until: datetime | None
+) -> ExperimentReport:
+    return run(_report(settings, since, until))
 
 
 def _moment(text: str | None, name: str) -> datetime | None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from app.cli.campaign import Since, load_shop
-from app.cli.common import console, fail
+from app.cli.common import console, fail, load_settings
 from app.cli.jobs import parse_window
 from app.paths import DEFAULT_VAR_DIR
 
@@ -47,5 +47,14 @@ def report_command(
         else b""
     )
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render_html(report, image), encoding="utf-8")
+    output.write_text(render_html(report, image, _experiment_html()), encoding="utf-8")
     console.print(f"wrote the report to {output}")
+
+
+def _experiment_html() -> str:
+    """The holdout experiment's section, or nothing before any exposure was drained."""
+    from app.cli.events import read_report
+    from app.events.render import as_html
+
+    found = read_report(load_settings(), None, None)
+    return as_html(found) if any(arm.units for arm in found.arms.values()) else ""

@@ -57,13 +57,14 @@ def _number(value: float) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"
 
 
-def as_html(report: ExperimentReport) -> str:
-    """A self-contained section: the per-arm table, the uplifts and any warning."""
+def as_html(report: ExperimentReport, days: int = 14) -> str:
+    """A self-contained section: per-arm figures with intervals, uplifts, warnings, the trend."""
     rows = "".join(
-        f"<tr><th>{escape(arm)}</th><td>{figures.units:,}</td><td>{figures.orders:,}</td>"
-        f"<td>{figures.revenue:,.2f}</td><td>{figures.revenue_per_unit:,.2f}</td>"
-        f"<td>{figures.conversion_rate:.2%}</td><td>{figures.attributed_revenue:,.2f}</td></tr>"
-        for arm, figures in report.arms.items()
+        f"<tr><th>{escape(arm)}</th><td>{f.units:,}</td><td>{f.orders:,}</td>"
+        f"<td>{f.revenue:,.2f}</td><td>{f.revenue_per_unit:,.2f}</td>"
+        f"<td>{_interval(f.revenue_per_unit_ci95) if f.revenue_per_unit_ci95 else '-'}</td>"
+        f"<td>{f.conversion_rate:.2%}</td><td>{f.attributed_revenue:,.2f}</td></tr>"
+        for arm, f in report.arms.items()
     )
     uplifts = "".join(
         f"<li>{escape(label)}: {escape(describe(report.uplift[metric]))}</li>"
@@ -75,9 +76,20 @@ def as_html(report: ExperimentReport) -> str:
             f"(variance reduced by {report.cuped.variance_reduction:.0%})</li>"
         )
     warnings = "".join(f'<p class="warning">{escape(w)}</p>' for w in report.warnings)
+    trend = "".join(
+        f"<tr><th>{point.day.isoformat()}</th><td>{_money(point.treatment)}</td>"
+        f"<td>{_money(point.control)}</td></tr>"
+        for point in report.daily[-days:]
+    )
     return (
         "<section><h2>Holdout experiment</h2>" + warnings +
         "<table><tr><th>arm</th><th>units</th><th>orders</th><th>revenue</th>"
-        "<th>revenue / unit</th><th>conversion</th><th>attributed revenue</th></tr>"
-        f"{rows}</table><ul>{uplifts}</ul></section>"
+        "<th>revenue / unit</th><th>95 % interval</th><th>conversion</th>"
+        f"<th>attributed revenue</th></tr>{rows}</table><ul>{uplifts}</ul>"
+        "<h3>Revenue per unit so far, by day</h3><table><tr><th>day</th><th>treatment</th>"
+        f"<th>control</th></tr>{trend}</table></section>"
     )  # fmt: skip
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.2f}"

@@ -10,7 +10,16 @@ from typing import Any
 import numpy as np
 
 from app.events.attribution import Attribution, UnitOutcome
-from app.events.statistics import Cuped, Moments, Srm, Uplift, cuped, sample_ratio_mismatch
+from app.events.statistics import (
+    Cuped,
+    Interval,
+    Moments,
+    Srm,
+    Uplift,
+    cuped,
+    mean_interval,
+    sample_ratio_mismatch,
+)
 from app.events.statistics import uplift as compare
 
 ARMS = ("treatment", "control")
@@ -24,6 +33,7 @@ class ArmFigures:
     revenue_per_unit: float
     conversion_rate: float
     attributed_revenue: float
+    revenue_per_unit_ci95: Interval | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,7 @@ def _figures(units: list[UnitOutcome]) -> ArmFigures:
         revenue_per_unit=revenue / n if n else 0.0,
         conversion_rate=sum(1 for u in units if u.orders) / n if n else 0.0,
         attributed_revenue=round(sum(u.attributed_revenue for u in units), 2),
+        revenue_per_unit_ci95=mean_interval(Moments.of([u.revenue for u in units])),
     )
 
 

@@ -90,6 +90,14 @@ def _rel_exact(relative: float | None) -> Interval | None:
     return None if relative is None else (relative, relative)
 
 
+def mean_interval(sample: Moments, alpha: float = ALPHA) -> Interval | None:
+    """Student's t interval of one arm's mean (None below two units)."""
+    if sample.n < 2:
+        return None
+    half = float(stats.t.ppf(1 - alpha / 2, sample.n - 1)) * math.sqrt(sample.variance_of_mean)
+    return (sample.mean - half, sample.mean + half)
+
+
 def welch_df(a: Moments, b: Moments) -> float:
     va, vb = a.variance_of_mean, b.variance_of_mean
     denominator = va**2 / (a.n - 1) + vb**2 / (b.n - 1)

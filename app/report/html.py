@@ -23,7 +23,8 @@ def percent(share: float, digits: int = 1) -> str:
     return f"{share * 100:.{digits}f} %"
 
 
-def render_html(report: Report, heatmap_png: bytes) -> str:
+def render_html(report: Report, heatmap_png: bytes, experiment_html: str = "") -> str:
+    """`experiment_html`: the holdout experiment's section, when one is running."""
     sections = [
         _header(report),
         _kpis(report),
@@ -33,6 +34,7 @@ def render_html(report: Report, heatmap_png: bytes) -> str:
         _sequences(report),
         _bundles(report),
         _hooks(report),
+        experiment_html,
         _footer(),
     ]
     return (

@@ -45,7 +45,7 @@ EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 async def next_sale_section(engine: AsyncEngine, context: SectionContext) -> NextSaleEntries:
     """`seq:{sku}` for every antecedent or consumable, `cust:{id}` for every customer."""
-    history = await read_history(engine, context.since, amounts=False)
+    history = context.history.take() or await read_history(engine, context.since, amounts=False)
     recent, skus = recent_purchases(history, CUSTOMER_PURCHASES), history.skus
     purchases = history.purchases()
     # Preparing and mining are the peaks: only what they read may be held then.

@@ -200,7 +200,7 @@ async def _read(run: _Run, since: datetime | None) -> _Read:
     """
     history = await read_history(run.engine, since, amounts=False)
     catalog_by_id = await read_catalog(run.engine)
-    matrix = encode_baskets(_basket_ids(history, run.options.scope), history.line_item,
+    matrix = encode_baskets(basket_ids(history, run.options.scope), history.line_item,
                             history.n_items)  # fmt: skip
     run.result.orders, run.result.baskets, run.result.items = (
         history.n_orders, matrix.shape[0], history.n_items
@@ -209,7 +209,7 @@ async def _read(run: _Run, since: datetime | None) -> _Read:
     return _Read(matrix, list(history.skus), catalog, history)
 
 
-def _basket_ids(history: History, scope: str) -> NDArray[np.int64]:
+def basket_ids(history: History, scope: str) -> NDArray[np.int64]:
     """Order scope: the order (orders are numbered in id order). Customer scope: the
     customer, and a guest order on its own under a negative number, as in the database."""
     if scope == "order":

@@ -57,9 +57,7 @@ async def shop(published: Published) -> AsyncIterator[Published]:
 
 
 def api(shop: Published, tmp_path: Path, **extra: Any) -> Any:
-    settings = settings_for(
-        shop.database_url, REDIS_URL, tmp_path, log_level="WARNING", holdout_salt=SALT, **extra
-    )
+    settings = settings_for(shop.database_url, REDIS_URL, tmp_path, holdout_salt=SALT, **extra)
     return serving(create_app(settings))
 
 

@@ -75,7 +75,7 @@ async def run_experiment(
         exposures = [r for r in records if r["kind"] == "exposure"]
         for start in range(0, len(exposures), 500):  # as the API processes flush them
             await event_log.append(exposures[start : start + 500])
-        settings = settings_for(database_url, REDIS_URL, tmp_path, log_level="WARNING")
+        settings = settings_for(database_url, REDIS_URL, tmp_path)
         async with serving(create_app(settings)) as api:
             await post_all(api, [as_event(r) for r in records if r["kind"] == "event"])
         await drain_once(RedisEventLog(job_client(REDIS_URL)), engine)

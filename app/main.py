@@ -11,10 +11,14 @@ from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 
 from app import metrics
-from app.api import health, merchandising, next_sale, recommend, upgrade_offers
+from app.api import events, health, merchandising, next_sale, recommend, upgrade_offers
 from app.api.deps import Resources
 from app.api.errors import install_error_handlers
 from app.db.engine import make_engine
+from app.events.assign import Holdout
+from app.events.drain import drain_forever
+from app.events.exposures import ExposureRecorder
+from app.events.stream import open_event_log
 from app.logs import configure_logging, get_logger
 from app.middleware import RequestContext
 from app.published import keys
@@ -25,7 +29,7 @@ from app.settings import Settings, get_settings
 from app.store.factory import store_for_requests
 
 log = get_logger(__name__)
-_ROUTE_MODULES = (recommend, upgrade_offers, next_sale, merchandising, health)
+_ROUTE_MODULES = (recommend, upgrade_offers, next_sale, events, merchandising, health)
 _NO_TELEMETRY: TelemetryConfig = {
     "tracing": False,
     "metrics": False,
@@ -50,6 +54,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(resources.reader.poll_forever(interval)),
             asyncio.create_task(resources.cooldowns.poll_forever(interval)),
         ]
+        if settings.events_drain_in_serve:
+            pollers.append(asyncio.create_task(_drain_forever(resources, settings)))
+        resources.exposures.start()
         _warn_if_open(settings)
         log.info("started", rules_version=_version(resources), store=_store_kind(settings))
         try:
@@ -59,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 poller.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await poller
+            await resources.exposures.stop()
+            await resources.event_log.close()
             await resources.reader.store.close()
             await resources.engine.dispose()
             metrics.forget_this_process()
@@ -95,7 +104,24 @@ def _open_resources(settings: Settings) -> Resources:
         stale_after=3 * settings.version_poll_seconds,
     )
     engine = make_engine(settings.database_url)
-    return Resources(settings=settings, reader=reader, engine=engine, cooldowns=cooldowns)
+    event_log = open_event_log(
+        settings.redis_url, settings.events_journal_dir, settings.store_pool_size
+    )
+    return Resources(
+        settings=settings,
+        reader=reader,
+        engine=engine,
+        cooldowns=cooldowns,
+        event_log=event_log,
+        exposures=ExposureRecorder(event_log, settings.exposure_flush_ms),
+        holdout=Holdout(settings.holdout_percent, settings.holdout_salt, settings.holdout_arm),
+    )
+
+
+async def _drain_forever(resources: Resources, settings: Settings) -> None:
+    await drain_forever(
+        resources.event_log, resources.engine, settings.events_drain_interval_seconds
+    )
 
 
 def _warn_if_open(settings: Settings) -> None:

@@ -51,6 +51,28 @@ UPGRADE_OUTCOMES = Counter(
     "cartlift_upgrade_outcomes_total", "Upgrade offers accepted or declined", ["outcome"]
 )
 
+EVENTS = Counter("cartlift_events_total", "Events accepted by POST /events", ["type"])
+EXPOSURES = Counter(
+    "cartlift_exposures_total", "Answers recorded as exposures, by experiment arm", ["variant"]
+)
+EXPOSURES_DROPPED = Counter(
+    "cartlift_exposures_dropped_total", "Exposures lost before reaching the event log",
+    ["reason"],
+)  # fmt: skip  # reason: overflow, log_unavailable
+EXPOSURES_BUFFERED = Gauge(
+    "cartlift_exposures_buffered", "Exposures held in process, what a crash now would lose",
+    multiprocess_mode="livesum",
+)  # fmt: skip
+DRAINED = Counter("cartlift_events_drained_total", "Log records committed to the database",
+                  ["kind"])  # fmt: skip
+DRAIN_LAG = Gauge(
+    "cartlift_events_drain_lag", "Log entries waiting for the drainer at its last pass",
+    multiprocess_mode="livemax",
+)  # fmt: skip
+ATTRIBUTED_REVENUE = Counter(
+    "cartlift_attributed_revenue_total", "Revenue of drained purchase lines whose SKU was shown"
+)
+
 
 def multiprocess_dir() -> Path | None:
     path = os.environ.get(MULTIPROC_ENV)

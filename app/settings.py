@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_core import ErrorDetails
@@ -101,6 +101,36 @@ class Settings(BaseSettings):
         le=3650,
         description="Days a declined plan is not offered to that customer again (0: no pause).",
     )
+
+    holdout_percent: float = Field(
+        default=0, ge=0, le=50,
+        description="Share of units (customers, else sessions) held out as control, in percent.",
+    )  # fmt: skip
+    holdout_salt: str = Field(
+        default="cartlift", min_length=1, max_length=128,
+        description="Salt of the arm assignment hash; a new salt starts a new experiment.",
+    )  # fmt: skip
+    holdout_arm: Literal["popular", "empty"] = Field(
+        default="popular", description="What control units get: popular items, or nothing."
+    )
+    attribution_hours: float = Field(
+        default=24, gt=0, le=24 * 90,
+        description="A purchase line counts as attributed when its SKU was shown this recently.",
+    )  # fmt: skip
+    events_journal_dir: Path = Field(
+        default=DEFAULT_VAR_DIR / "events",
+        description="Journal of events and exposures when no Redis URL is set.",
+    )
+    events_drain_in_serve: bool = Field(
+        default=False, description="`cartlift serve` also drains events into the database."
+    )
+    events_drain_interval_seconds: float = Field(
+        default=1.0, gt=0, le=3600, description="Pause of the background drainer between runs."
+    )
+    exposure_flush_ms: int = Field(
+        default=100, ge=1, le=10_000,
+        description="Longest time an exposure waits in process before it is written out.",
+    )  # fmt: skip
 
     @field_validator("database_url")
     @classmethod

@@ -10,6 +10,7 @@ ANSWER = RecommendResponse(
     request_id="0" * 32,
     model_version=1,
     strategy="rules",
+    variant="treatment",
     items=[
         RecommendedItem(
             sku=sku,

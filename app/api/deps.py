@@ -11,6 +11,9 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.api.errors import ProblemError, unavailable
+from app.events.assign import Holdout
+from app.events.exposures import ExposureRecorder
+from app.events.stream import EventLog
 from app.serving.cooldowns import Cooldowns
 from app.serving.plans import PlanCatalogCache
 from app.serving.reader import LoadedVersion, RuleReader
@@ -25,6 +28,9 @@ class Resources:
     reader: RuleReader
     engine: AsyncEngine
     cooldowns: Cooldowns
+    event_log: EventLog
+    exposures: ExposureRecorder
+    holdout: Holdout
     # Decoded once per version, then shared by every request of this process.
     plan_catalogs: PlanCatalogCache = field(default_factory=PlanCatalogCache)
     client_keys: tuple[bytes, ...] = field(init=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -10,9 +11,10 @@ from fastapi import APIRouter, Query, Request
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from app import metrics
-from app.api.deps import API_KEY_PARAMETER, ServingDep
+from app.api.deps import API_KEY_PARAMETER, Resources, Serving, ServingDep
 from app.api.errors import problem_responses
 from app.api.fields import iso_day
+from app.events.assign import Variant
 from app.published.sequences import Purchase
 from app.serving.guard import StoreUnavailable
 from app.serving.next_sale import (
@@ -28,6 +30,7 @@ from app.serving.reader import LoadedVersion, RuleReader
 router = APIRouter(tags=["next sale"])
 UNKNOWN_CUSTOMER = "unknown customer (no purchases published for this id): popular items instead"
 STORE_DOWN = "rule store unavailable: popular items instead"
+HOLDOUT = "holdout: the experiment's control arm"
 RESPONSE_EXAMPLE: dict[str, Any] = {
     "request_id": "4f6c0a8e2b1d4c3e",
     "model_version": 12,
@@ -95,6 +98,9 @@ class NextSaleRequest(BaseModel):
     )
     purchases: list[PurchaseIn] = Field(max_length=100)
     limit: int = Field(default=3, ge=1, le=50)
+    session_id: str | None = Field(
+        default=None, min_length=1, max_length=128, description="The experiment unit"
+    )
     as_of: PurchaseDay | None = Field(
         default=None, description="The day to plan from; default today"
     )
@@ -131,6 +137,7 @@ class NextSaleResponse(BaseModel):
     customer_id: str | None
     strategy: Strategy
     reason: str | None = None
+    variant: Variant
     items: list[NextSaleItem]
 
 
@@ -150,10 +157,14 @@ async def next_sale_for_customer(
     ] = None,
 ) -> NextSaleResponse:
     today, loaded = as_of or datetime.now(UTC).date(), serving.loaded
+    arm = Arm.of(serving, customer_id, None)
+    if arm.variant == "control":
+        return _respond(request, loaded, customer_id, arm.holdout(loaded, today, limit), arm)
     try:
         entry = await serving.reader.customer(loaded, customer_id)
     except StoreUnavailable:
-        return _respond(request, loaded, customer_id, _fallback(loaded, today, limit, STORE_DOWN))
+        plan = _fallback(loaded, today, limit, STORE_DOWN)
+        return _respond(request, loaded, customer_id, plan, arm)
     if entry is None:
         plan = _fallback(loaded, today, limit, UNKNOWN_CUSTOMER)
     else:
@@ -161,7 +172,7 @@ async def next_sale_for_customer(
         plan = plan_next_sale(
             entry.purchases, entry.sequences, loaded.catalog, loaded.popular, today, limit, blocked
         )
-    return _respond(request, loaded, customer_id, plan)
+    return _respond(request, loaded, customer_id, plan, arm)
 
 
 @router.post(
@@ -174,6 +185,9 @@ async def next_sale_for_purchases(
     body: NextSaleRequest, request: Request, serving: ServingDep
 ) -> NextSaleResponse:
     today, loaded = body.as_of or datetime.now(UTC).date(), serving.loaded
+    arm = Arm.of(serving, None, body.session_id)
+    if arm.variant == "control":
+        return _respond(request, loaded, None, arm.holdout(loaded, today, body.limit), arm)
     purchases = [Purchase(p.sku, p.at) for p in body.purchases]
     skus = list(dict.fromkeys(p.sku for p in purchases))
     known = [sku for sku in skus if sku in loaded.catalog]
@@ -182,12 +196,13 @@ async def next_sale_for_purchases(
     try:
         sequences = await serving.reader.sequences(loaded, known)
     except StoreUnavailable:
-        return _respond(request, loaded, None, _fallback(loaded, today, body.limit, STORE_DOWN))
+        plan = _fallback(loaded, today, body.limit, STORE_DOWN)
+        return _respond(request, loaded, None, plan, arm)
     blocked = _blocked(serving.reader, (p.sku for p in purchases))
     plan = plan_next_sale(
         purchases, sequences, loaded.catalog, loaded.popular, today, body.limit, blocked
     )
-    return _respond(request, loaded, None, plan)
+    return _respond(request, loaded, None, plan, arm)
 
 
 def _blocked(reader: RuleReader, held: Iterable[str]) -> frozenset[str]:
@@ -200,18 +215,45 @@ def _fallback(loaded: LoadedVersion, today: date, limit: int, reason: str) -> Ne
     return NextSalePlan("popular", offers, reason)
 
 
+@dataclass(frozen=True)
+class Arm:
+    """The unit's holdout arm, and where its answer is recorded as an exposure."""
+
+    unit: str | None
+    variant: Variant
+    resources: Resources
+
+    @classmethod
+    def of(cls, serving: Serving, customer_id: str | None, session_id: str | None) -> Arm:
+        return cls(*serving.resources.holdout.assign(customer_id, session_id), serving.resources)
+
+    def holdout(self, loaded: LoadedVersion, today: date, limit: int) -> NextSalePlan:
+        if self.resources.holdout.arm == "empty":
+            return NextSalePlan("popular", [], HOLDOUT)
+        return _fallback(loaded, today, limit, HOLDOUT)
+
+
 def _respond(
-    request: Request, loaded: LoadedVersion, customer_id: str | None, plan: NextSalePlan
+    request: Request,
+    loaded: LoadedVersion,
+    customer_id: str | None,
+    plan: NextSalePlan,
+    arm: Arm,
 ) -> NextSaleResponse:
     metrics.STRATEGY.labels("next_sale", plan.strategy).inc()
     if not plan.offers:
         metrics.EMPTY_ANSWERS.labels("next_sale").inc()
+    request_id: str = request.state.request_id
+    if arm.unit is not None:
+        skus = [offer.sku for offer in plan.offers]
+        arm.resources.exposures.record(request_id, arm.unit, arm.variant, "next_sale", skus)
     return NextSaleResponse(
-        request_id=request.state.request_id,
+        request_id=request_id,
         model_version=loaded.version,
         customer_id=customer_id,
         strategy=plan.strategy,
         reason=plan.reason,
+        variant=arm.variant,
         items=[_item(offer, loaded) for offer in plan.offers],
     )
 

@@ -12,9 +12,12 @@ from app import metrics
 from app.api.deps import API_KEY_PARAMETER, serving_context
 from app.api.errors import problem_responses
 from app.api.fields import Count
+from app.events.assign import Variant
 from app.published.snapshot import ProductFacts, RuleHit
 from app.serving import recommend
 from app.serving.guard import StoreUnavailable
+from app.serving.merchandising import Merchandising
+from app.serving.reader import LoadedVersion
 from app.serving.recommend import Answer, Policy, Query, RankBy
 
 router = APIRouter(tags=["recommend"])
@@ -37,6 +40,9 @@ class RecommendRequest(BaseModel):
     )
     cart: list[CartLine] = Field(max_length=100)
     customer_id: str | None = Field(default=None, max_length=128)
+    session_id: str | None = Field(
+        default=None, max_length=128, description="The experiment unit when there is no customer"
+    )
     limit: Count = Field(default=3, ge=1, le=50)
     exclude: list[Sku] = Field(default_factory=list, max_length=500)
     max_price: float | None = Field(default=None, ge=0, strict=True)  # strict: no bool/str
@@ -60,6 +66,7 @@ class RecommendResponse(BaseModel):
     request_id: str
     model_version: int
     strategy: Literal["rules", "popular", "mixed"]
+    variant: Variant
     items: list[RecommendedItem]
 
 
@@ -81,22 +88,42 @@ async def recommend_for_cart(body: RecommendRequest, request: Request) -> Recomm
     query = Query(
         cart, body.limit, frozenset(body.exclude), body.max_price, body.include_upsell, body.rank_by
     )
-    sources = recommend.rule_sources(cart, loaded.catalog)
-    try:
-        rules = await reader.rules(loaded, list(sources))
-    except StoreUnavailable:
-        rules = {}  # degrade to the popular lists held in process
+    resources = serving.resources
+    unit, variant = resources.holdout.assign(body.customer_id, body.session_id)
     settings = serving.settings
     policy = Policy(settings.max_per_category, settings.upsell_max_price_step)
-    merch = reader.merch_index.for_cart(cart)
-    answer = recommend.rank(query, rules, loaded.assortment, merch, policy, sources)
+    if variant == "control":
+        answer = _holdout_answer(query, loaded, policy, resources.holdout.arm)
+    else:
+        sources = recommend.rule_sources(cart, loaded.catalog)
+        try:
+            rules = await reader.rules(loaded, list(sources))
+        except StoreUnavailable:
+            rules = {}  # degrade to the popular lists held in process
+        merch = reader.merch_index.for_cart(cart)
+        answer = recommend.rank(query, rules, loaded.assortment, merch, policy, sources)
     _count(answer)
+    request_id: str = request.state.request_id
+    if unit is not None:
+        skus = [item.sku for item in answer.items]
+        resources.exposures.record(request_id, unit, variant, "recommend", skus)
     return RecommendResponse(
-        request_id=request.state.request_id,
+        request_id=request_id,
         model_version=loaded.version,
         strategy=answer.strategy,
+        variant=variant,
         items=[_item(s, loaded.catalog) for s in answer.items],
     )
+
+
+def _holdout_answer(query: Query, loaded: LoadedVersion, policy: Policy, arm: str) -> Answer:
+    """What control sees: the shop's bestsellers (no rules, no upsell, no merchandising), or
+    nothing. Popular keeps the page looking the same and measures the rules' gain over a
+    bestseller list; empty measures the whole slot's gain but shows a different page."""
+    if arm == "empty":
+        return Answer("popular")
+    bare = Query(query.cart, query.limit, query.exclude, query.max_price, include_upsell=False)
+    return recommend.rank(bare, {}, loaded.assortment, Merchandising(), policy)
 
 
 def _item(suggestion: recommend.Suggestion, catalog: dict[str, ProductFacts]) -> RecommendedItem:

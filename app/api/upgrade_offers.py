@@ -29,10 +29,12 @@ from app.offers import (
     Assessment,
     InvalidOfferId,
     InvalidUsage,
+    NoOfferReason,
     OfferPolicy,
     Plan,
     PlanCatalog,
     UnknownPlan,
+    UpgradeDecision,
     UpgradeRequest,
     assess,
     decide,
@@ -66,12 +68,21 @@ async def offers_for_customer(body: UpgradeOffersRequest, request: Request) -> R
     catalog = _catalog(serving.resources, loaded)
     upgrade = upgrade_request(body, datetime.now(UTC).date())
     assessment = _assess(upgrade, catalog, _policy(settings))
+    resources = serving.resources
+    unit, variant = resources.holdout.assign(body.customer_id, None)
     declined: frozenset[str] = frozenset()
-    if assessment.candidates:  # only an answer cooldowns can change needs them
-        declined = _declined(serving.resources.cooldowns, body.customer_id, assessment, settings)
-    decision = decide(assessment, declined)
+    if variant == "control":  # held out: no offer at all (there is no "popular" plan)
+        decision = UpgradeDecision(assessment.trigger, (), NoOfferReason.HOLDOUT)
+    else:
+        if assessment.candidates:  # only an answer cooldowns can change needs them
+            declined = _declined(resources.cooldowns, body.customer_id, assessment, settings)
+        decision = decide(assessment, declined)
     metrics.UPGRADE_ANSWERS.labels(decision.reason or "offered").inc()
-    answer = answer_json(request.state.request_id, loaded.version, decision)
+    request_id: str = request.state.request_id
+    if unit is not None:
+        shown = [offer.plan_id for offer in decision.offers]
+        resources.exposures.record(request_id, unit, variant, "upgrade_offers", shown)
+    answer = answer_json(request_id, loaded.version, decision, variant)
     return Response(answer, media_type="application/json")
 
 

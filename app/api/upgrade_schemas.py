@@ -11,6 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from app.api.fields import Amount, Count, iso_moment
+from app.events.assign import Variant
 from app.offers import (
     NoOfferReason,
     Offer,
@@ -125,6 +126,7 @@ _ANSWER_EXAMPLE: JsonDict = {
         }
     ],
     "reason": None,
+    "variant": "treatment",
 }
 
 
@@ -135,6 +137,7 @@ class UpgradeOffersResponse(BaseModel):
     trigger: TriggerOut | None
     offers: list[OfferOut]
     reason: NoOfferReason | None = Field(description="Why `offers` is empty; null otherwise")
+    variant: Variant = Field(description="The customer's holdout experiment arm")
 
 
 class OutcomeRequest(BaseModel):
@@ -172,7 +175,9 @@ def upgrade_request(body: UpgradeOffersRequest, today: date) -> UpgradeRequest:
     return UpgradeRequest(body.plan, body.usage, today, history, body.limit)
 
 
-def answer_json(request_id: str, version: int, decision: UpgradeDecision) -> bytes:
+def answer_json(
+    request_id: str, version: int, decision: UpgradeDecision, variant: Variant
+) -> bytes:
     """The UpgradeOffersResponse body, built straight from the decision.
 
     Building the response models and having them validated and dumped again cost
@@ -186,6 +191,7 @@ def answer_json(request_id: str, version: int, decision: UpgradeDecision) -> byt
             "trigger": None if trigger is None else _trigger_json(trigger),
             "offers": [_offer_json(offer) for offer in decision.offers],
             "reason": decision.reason,
+            "variant": variant,
         }
     )
 

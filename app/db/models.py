@@ -1,4 +1,4 @@
-"""SQLAlchemy models: the catalog, orders, plans and the audit of rule builds."""
+"""SQLAlchemy models: the catalog, orders, plans, rule builds, and events and exposures."""
 
 from __future__ import annotations
 
@@ -145,3 +145,48 @@ class RuleBuild(Base):
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     timings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Event(Base):
+    """A click, add-to-cart or purchase sent to POST /events, once per event_id."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index(None, "unit", "at"), Index(None, "type", "at"))
+
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    type: Mapped[str] = mapped_column(String(16))
+    unit: Mapped[str] = mapped_column(String(128))  # customer_id, else session_id
+    customer_id: Mapped[str | None] = mapped_column(String(128))
+    session_id: Mapped[str | None] = mapped_column(String(128))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sku: Mapped[str | None] = mapped_column(String(128))
+    order_id: Mapped[str | None] = mapped_column(String(128))
+
+
+class EventLine(Base):
+    """One line of a purchase event."""
+
+    __tablename__ = "event_lines"
+
+    event_id: Mapped[str] = mapped_column(
+        ForeignKey("events.event_id", ondelete="CASCADE"), primary_key=True
+    )
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(128))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(14, 4))
+
+
+class Exposure(Base):
+    """One answer shown to an experiment unit: its arm and the SKUs it showed."""
+
+    __tablename__ = "exposures"
+    __table_args__ = (Index(None, "unit", "at"), Index(None, "at"))
+
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(128))
+    variant: Mapped[str] = mapped_column(String(16))
+    endpoint: Mapped[str] = mapped_column(String(32))
+    skus: Mapped[list[str]] = mapped_column(JSON, default=list)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

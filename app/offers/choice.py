@@ -29,6 +29,7 @@ class NoOfferReason(StrEnum):
     USAGE_BELOW_THRESHOLD = "usage_below_threshold"
     NO_FITTING_PLAN = "no_fitting_plan"
     COOLDOWN = "cooldown"
+    HOLDOUT = "holdout"  # the customer is in the experiment's control arm
 
 
 @dataclass(frozen=True, slots=True)

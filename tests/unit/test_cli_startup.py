@@ -21,7 +21,7 @@ HEAVY_PACKAGES = (
 HEAVY_APP_MODULES = (
     "app.analytics", "app.api", "app.db", "app.demo", "app.evaluation", "app.importing",
     "app.jobs", "app.mining", "app.offers", "app.report", "app.serving", "app.store",
-    "app.settings", "app.logs", "app.metrics", "app.main",
+    "app.settings", "app.logs", "app.metrics", "app.main", "app.events",
 )  # fmt: skip
 # Print what the command imported, after it ran, as the last line of stderr.
 PROBE = """
@@ -44,6 +44,7 @@ HELP_COMMANDS = [
     ["rules", "--help"],
     ["rules", "export", "--help"],
     ["campaign", "next-sale", "--help"],
+    ["events", "drain", "--help"],
 ]
 
 

@@ -20,7 +20,7 @@ EVIDENCE = {("basic-100gb", "plus-2tb"): ConversionRate(rate=0.12212, moved=195,
 
 
 def _round_trip(decision: UpgradeDecision) -> tuple[dict[str, Any], UpgradeOffersResponse]:
-    raw = answer_json("a" * 32, 7, decision)
+    raw = answer_json("a" * 32, 7, decision, "treatment")
     return orjson.loads(raw), UpgradeOffersResponse.model_validate_json(raw, strict=True)
 
 

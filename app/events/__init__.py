@@ -1,0 +1,1 @@
+"""Exposures and events in, the drain into the database, attribution and experiment statistics."""

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app import metrics
 from app.api.deps import API_KEY_PARAMETER, ResourcesDep, require_client_key
-from app.api.errors import ProblemError, problem_responses
+from app.api.errors import problem_responses, unavailable
 from app.api.fields import Amount, Count
 from app.events.stream import EventLogUnavailable, Record
 
@@ -98,10 +98,8 @@ async def post_events(body: EventsRequest, request: Request, resources: Resource
     try:
         await resources.event_log.append(records)
     except EventLogUnavailable as error:
-        retry = {"Retry-After": str(resources.settings.retry_after_seconds)}
-        raise ProblemError(
-            503, "events-unavailable", "Event log unavailable", f"events not kept: {error}", retry
-        ) from None
+        detail, seconds = f"events not kept: {error}", resources.settings.retry_after_seconds
+        raise unavailable(seconds, detail, "events-unavailable", "Event log unavailable") from None
     for event in body.events:
         metrics.EVENTS.labels(event.type).inc()
     return Accepted(accepted=len(records))

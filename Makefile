@@ -7,7 +7,7 @@ PORT ?= 8000
 export UV_LINK_MODE ?= copy
 
 .PHONY: help install run demo rebuild serve test lint typecheck unit openapi openapi-check \
-	readme bench bench-mining bench-import bench-rebuild bench-api bench-campaigns bench-cli \
+	readme bench bench-mining bench-import bench-rebuild bench-api bench-events bench-campaigns bench-cli \
 	report-screenshot clean
 
 help:
@@ -68,6 +68,9 @@ bench-api: install
 
 bench-cli: install
 	$(UV) run python loadtests/bench_cli.py
+
+bench-events: install
+	$(UV) run python loadtests/bench_events.py
 
 bench-campaigns: install
 	$(UV) run python loadtests/bench_campaigns.py

@@ -1,9 +1,10 @@
-"""The baseline for bench_api: parses the same cart model as /recommend, answers a constant."""
+"""The baseline for bench_api and bench_events: parses the same models, answers a constant."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from app.api.events import Accepted, EventsRequest
 from app.api.recommend import RecommendedItem, RecommendRequest, RecommendResponse
 
 ANSWER = RecommendResponse(
@@ -42,3 +43,8 @@ async def healthz() -> dict[str, str]:
 @app.post("/recommend")
 async def recommend(body: RecommendRequest) -> RecommendResponse:
     return ANSWER
+
+
+@app.post("/events", status_code=202)
+async def events(body: EventsRequest) -> Accepted:
+    return Accepted(accepted=len(body.events))

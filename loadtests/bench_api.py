@@ -1,6 +1,8 @@
 """Load POST /recommend and /upgrade-offers next to a bare FastAPI endpoint; print the ratios.
 
-Goal: each route's throughput >= 50 % of the bare endpoint's, p99 <= 2x its p99.
+Goal: each route's throughput >= 50 % of the bare endpoint's, p99 <= 2x its p99; and
+/recommend with a customer (an arm assigned, an exposure recorded; holdout 10 %) keeps
+>= 90 % of the throughput of the same carts without one.
 Both run as one uvicorn worker on loopback and are loaded one after the other with the
 same wrk settings and the same realistic 1-5 item carts drawn from the demo orders.
 cartlift serves demo rules built by `cartlift demo` + `cartlift rebuild` into a
@@ -57,8 +59,10 @@ def main() -> None:
             env = _env(database_url, args.redis_url)
             _prepare_rules(env, work, args.orders)
             orders = work / "demo" / "orders.csv"
-            carts = _write_bodies(work / "carts.jsonl", _cart_bodies(orders, args.bodies))
-            results = _run_all(args, env, work, carts)
+            bodies = _cart_bodies(orders, args.bodies)
+            carts = _write_bodies(work / "carts.jsonl", [_anonymous(b) for b in bodies])
+            exposed = _write_bodies(work / "exposed.jsonl", bodies)
+            results = _run_all(args, env, work, carts, exposed)
     _report(results)
 
 
@@ -78,7 +82,7 @@ def _arguments() -> argparse.Namespace:
 
 
 def _run_all(
-    args: argparse.Namespace, env: dict[str, str], work: Path, carts: Path
+    args: argparse.Namespace, env: dict[str, str], work: Path, carts: Path, exposed: Path
 ) -> dict[str, Result]:
     """Both servers up at once; targets take turns each round, so load noise hits them alike."""
     bare_cmd = [sys.executable, "-m", "uvicorn", "loadtests.bare_app:app", "--no-access-log",
@@ -94,6 +98,8 @@ def _run_all(
         targets = {
             "bare": (f"http://127.0.0.1:{args.port}/recommend", carts, bare),
             "recommend": (f"{base}/recommend", carts, cartlift),
+            # With a customer: assigned an arm and recorded as an exposure on every answer.
+            "recommend_exposed": (f"{base}/recommend", exposed, cartlift),
         }
         offers = _offer_bodies(base, work)
         if offers is not None:
@@ -130,6 +136,11 @@ def _report(results: dict[str, Result]) -> None:
         fields = " ".join(f"{key}={value:g}" for key, value in result.items())
         print(f"bench_api target={target} {fields}", flush=True)
     bare = results["bare"]
+    if "recommend_exposed" in results:
+        rps = results["recommend_exposed"]["rps"] / results["recommend"]["rps"]
+        verdict = "ok" if rps >= 0.9 else "MISSED"
+        print(f"bench_api ratio target=recommend_exposed rps_vs_recommend={rps:.2f} "
+              f"(goal >= 0.90) {verdict}", flush=True)  # fmt: skip
     for target in (t for t in results if t != "bare"):
         rps = results[target]["rps"] / bare["rps"]
         p99 = results[target]["p99_ms"] / bare["p99_ms"]
@@ -153,6 +164,7 @@ def _env(database_url: str, redis_url: str) -> dict[str, str]:
         "CARTLIFT_REDIS_URL": redis_url,
         "CARTLIFT_LOG_LEVEL": "WARNING",
         "CARTLIFT_API_KEYS": "",
+        "CARTLIFT_HOLDOUT_PERCENT": "10",
         "PYTHONPATH": str(ROOT),
     }
 
@@ -180,9 +192,15 @@ def _cart_bodies(orders_csv: Path, count: int) -> list[dict[str, Any]]:
     usable = [lines for lines in baskets.values() if 1 <= len(lines) <= 5]
     picked = random.Random(7).sample(usable, min(count, len(usable)))
     return [
-        {"cart": [{"sku": sku, "quantity": q} for sku, q in lines.items()], "limit": 3}
-        for lines in picked
-    ]
+        {"cart": [{"sku": sku, "quantity": q} for sku, q in lines.items()], "limit": 3,
+         "customer_id": f"bench-{n}"}
+        for n, lines in enumerate(picked)
+    ]  # fmt: skip
+
+
+def _anonymous(body: dict[str, Any]) -> dict[str, Any]:
+    """The same cart without a customer: variant "none", nothing recorded."""
+    return {key: value for key, value in body.items() if key != "customer_id"}
 
 
 def _write_bodies(path: Path, bodies: list[dict[str, Any]]) -> Path:

@@ -98,8 +98,12 @@ async def post_events(body: EventsRequest, request: Request, resources: Resource
     try:
         await resources.event_log.append(records)
     except EventLogUnavailable as error:
-        detail, seconds = f"events not kept: {error}", resources.settings.retry_after_seconds
-        raise unavailable(seconds, detail, "events-unavailable", "Event log unavailable") from None
+        raise unavailable(
+            resources.settings.retry_after_seconds,
+            f"events not kept: {error}",
+            "events-unavailable",
+            "Event log unavailable",
+        ) from None
     for event in body.events:
         metrics.EVENTS.labels(event.type).inc()
     return Accepted(accepted=len(records))

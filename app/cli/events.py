@@ -1,7 +1,9 @@
-"""`cartlift events drain`: move the event log into the database once, then exit."""
+"""`cartlift events drain` and `cartlift experiment report`."""
 
 from __future__ import annotations
 
+import sys
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -10,6 +12,7 @@ from app.cli.common import console, load_settings, run
 
 if TYPE_CHECKING:
     from app.events.drain import Drained
+    from app.events.report import ExperimentReport
     from app.settings import Settings
 
 events_app = typer.Typer(
@@ -46,3 +49,60 @@ async def _drain(settings: Settings, batch: int | None) -> Drained:
     finally:
         await event_log.close()
         await engine.dispose()
+
+
+experiment_app = typer.Typer(help="The holdout experiment.", no_args_is_help=True)
+
+
+@experiment_app.command("report")
+def report(
+    since: Annotated[str | None, typer.Option(help="First exposure moment (ISO 8601)")] = None,
+    until: Annotated[str | None, typer.Option(help="End, exclusive (ISO 8601)")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="text, json or html")] = "text",
+) -> None:
+    """Per-arm revenue and conversion, their uplift with 95 % intervals, and the SRM check."""
+    if output_format not in ("text", "json", "html"):
+        raise typer.BadParameter("expected text, json or html", param_hint="--format")
+    settings = load_settings()
+    found = run(_report(settings, _moment(since, "--since"), _moment(until, "--until")))
+    sys.stdout.write(_rendered(found, output_format))
+
+
+def _moment(text: str | None, name: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"not an ISO 8601 date or time: {text!r}", param_hint=name
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def _report(
+    settings: Settings, since: datetime | None, until: datetime | None
+) -> ExperimentReport:
+    from app.db.engine import make_engine
+    from app.events.experiment import read_experiment
+
+    engine = make_engine(settings.database_url)
+    try:
+        return await read_experiment(
+            engine, settings.holdout_percent, settings.attribution_hours, since, until
+        )
+    finally:
+        await engine.dispose()
+
+
+def _rendered(found: ExperimentReport, output_format: str) -> str:
+    from app.events import render
+
+    if output_format == "json":
+        import orjson
+
+        return orjson.dumps(found.as_json(), option=orjson.OPT_INDENT_2).decode() + "\n"
+    if output_format == "html":
+        head = "<!doctype html><meta charset=utf-8><title>cartlift experiment</title>"
+        return head + render.as_html(found) + "\n"
+    return render.as_text(found)

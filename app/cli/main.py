@@ -14,7 +14,7 @@ import typer
 from app.cli import data, evaluate, jobs, report
 from app.cli.campaign import campaign_app
 from app.cli.common import HELP_MARKUP, load_settings, run_cli
-from app.cli.events import events_app
+from app.cli.events import events_app, experiment_app
 from app.cli.rules import rules_app
 
 WORKER_STARTUP_SECONDS = 60
@@ -35,6 +35,7 @@ app.command("evaluate")(evaluate.evaluate_command)
 app.add_typer(rules_app, name="rules")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(events_app, name="events")
+app.add_typer(experiment_app, name="experiment")
 app.command("report")(report.report_command)
 
 

@@ -45,6 +45,7 @@ HELP_COMMANDS = [
     ["rules", "export", "--help"],
     ["campaign", "next-sale", "--help"],
     ["events", "drain", "--help"],
+    ["experiment", "report", "--help"],
 ]
 
 

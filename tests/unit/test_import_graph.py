@@ -38,7 +38,14 @@ FORBIDDEN: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("app.store", ("app.serving", "app.jobs", "app.api", "app.db", "sqlalchemy"), "a backend"),
     *(
         (core, (*BACKENDS, "fastapi", "app.serving", "app.jobs", "app.api"), "a pure core")
-        for core in ("app.mining", "app.offers", "app.analytics")
+        for core in (
+            "app.mining",
+            "app.offers",
+            "app.analytics",
+            "app.events.statistics",
+            "app.events.attribution",
+            "app.events.report",
+        )
     ),
 )
 

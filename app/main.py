@@ -14,11 +14,9 @@ from app import metrics
 from app.api import events, health, merchandising, next_sale, recommend, upgrade_offers
 from app.api.deps import Resources
 from app.api.errors import install_error_handlers
-from app.db.engine import make_engine
 from app.events.assign import Holdout
-from app.events.drain import drain_forever
 from app.events.exposures import ExposureRecorder
-from app.events.stream import open_event_log
+from app.events.stream import EventLog, open_event_log
 from app.logs import configure_logging, get_logger
 from app.middleware import RequestContext
 from app.published import keys
@@ -55,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(resources.cooldowns.poll_forever(interval)),
         ]
         if settings.events_drain_in_serve:
-            pollers.append(asyncio.create_task(_drain_forever(resources, settings)))
+            pollers.append(asyncio.create_task(_drain_in_process(resources.event_log, settings)))
         resources.exposures.start()
         _warn_if_open(settings)
         log.info("started", rules_version=_version(resources), store=_store_kind(settings))
@@ -69,7 +67,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await resources.exposures.stop()
             await resources.event_log.close()
             await resources.reader.store.close()
-            await resources.engine.dispose()
             metrics.forget_this_process()
 
     app = FastAPI(
@@ -103,14 +100,12 @@ def _open_resources(settings: Settings) -> Resources:
         # Three polls missed in a row: a decline elsewhere may be unknown here.
         stale_after=3 * settings.version_poll_seconds,
     )
-    engine = make_engine(settings.database_url)
     event_log = open_event_log(
         settings.redis_url, settings.events_journal_dir, settings.store_pool_size
     )
     return Resources(
         settings=settings,
         reader=reader,
-        engine=engine,
         cooldowns=cooldowns,
         event_log=event_log,
         exposures=ExposureRecorder(event_log, settings.exposure_flush_ms),
@@ -118,10 +113,19 @@ def _open_resources(settings: Settings) -> Resources:
     )
 
 
-async def _drain_forever(resources: Resources, settings: Settings) -> None:
-    await drain_forever(
-        resources.event_log, resources.engine, settings.events_drain_interval_seconds
-    )
+async def _drain_in_process(event_log: EventLog, settings: Settings) -> None:
+    """`cartlift events drain` inside `serve`, for one-process setups: a job beside the requests.
+
+    Imported here, so a process that does not drain never loads the database driver.
+    """
+    from app.db.engine import make_engine
+    from app.events.drain import drain_forever
+
+    engine = make_engine(settings.database_url)
+    try:
+        await drain_forever(event_log, engine, settings.events_drain_interval_seconds)
+    finally:
+        await engine.dispose()
 
 
 def _warn_if_open(settings: Settings) -> None:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.api.errors import ProblemError, unavailable
 from app.events.assign import Holdout
@@ -26,7 +25,6 @@ class Resources:
 
     settings: Settings
     reader: RuleReader
-    engine: AsyncEngine
     cooldowns: Cooldowns
     event_log: EventLog
     exposures: ExposureRecorder

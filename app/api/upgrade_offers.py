@@ -9,8 +9,6 @@ from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter, BackgroundTasks, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import metrics
 from app.api.deps import API_KEY_PARAMETER, Resources, ServingDep, serving_context
@@ -23,7 +21,8 @@ from app.api.upgrade_schemas import (
     answer_json,
     upgrade_request,
 )
-from app.db.models import UpgradeOutcome
+from app.events.rows import outcome_record
+from app.events.stream import EventLog, EventLogUnavailable, Record
 from app.logs import get_logger
 from app.offers import (
     Assessment,
@@ -110,7 +109,7 @@ async def decline_offer(
         at = await _store(reader.guard.call(note), settings)
         cooldowns.remember(Decline(body.customer_id, target.plan_id, at))
         until = datetime.fromtimestamp(at + cooldowns.cooldown_seconds, UTC)
-    _record(background, resources.engine, body.customer_id, offer_id, "declined")
+    _record(background, resources.event_log, body.customer_id, offer_id, "declined")
     return OutcomeResponse(
         request_id=request.state.request_id,
         offer_id=offer_id,
@@ -133,7 +132,7 @@ async def accept_offer(
     serving: ServingDep,
 ) -> OutcomeResponse:
     _offered_plan(offer_id, _catalog(serving.resources, serving.loaded))
-    _record(background, serving.resources.engine, body.customer_id, offer_id, "accepted")
+    _record(background, serving.resources.event_log, body.customer_id, offer_id, "accepted")
     return OutcomeResponse(
         request_id=request.state.request_id,
         offer_id=offer_id,
@@ -142,17 +141,17 @@ async def accept_offer(
     )
 
 
-async def record_outcome(
-    engine: AsyncEngine, customer_id: str, offer_id: str, outcome: str, at: datetime
-) -> None:
-    """Runs after the answer is sent: a lost row is logged, never an error for the customer."""
-    row = {"customer_external_id": customer_id, "offer_id": offer_id, "outcome": outcome, "at": at}
+async def record_outcome(event_log: EventLog, record: Record) -> None:
+    """Runs after the answer is sent: a lost outcome is logged, never an error for the customer.
+
+    The log holds it until `cartlift events drain` commits it to the database.
+    """
     try:
-        async with engine.begin() as conn:
-            await conn.execute(insert(UpgradeOutcome).values(**row))
-    except Exception as error:
-        reason = f"{type(error).__name__}: {error}"
-        log.warning("upgrade_outcome_not_recorded", **{**row, "at": at.isoformat()}, error=reason)
+        await event_log.append([record])
+    except EventLogUnavailable as error:
+        at = datetime.fromtimestamp(record["at"], UTC).isoformat()
+        fields = {name: record[name] for name in ("customer_id", "offer_id", "outcome")}
+        log.warning("upgrade_outcome_not_recorded", **fields, at=at, error=str(error))
 
 
 def _catalog(resources: Resources, loaded: LoadedVersion) -> PlanCatalog:
@@ -229,11 +228,11 @@ def _offered_plan(offer_id: str, catalog: PlanCatalog) -> Plan:
 
 def _record(
     background: BackgroundTasks,
-    engine: AsyncEngine,
+    event_log: EventLog,
     customer_id: str,
     offer_id: str,
     outcome: Literal["accepted", "declined"],
 ) -> None:
     metrics.UPGRADE_OUTCOMES.labels(outcome).inc()
-    at = datetime.now(UTC)
-    background.add_task(record_outcome, engine, customer_id, offer_id, outcome, at)
+    record = outcome_record(customer_id, offer_id, outcome, datetime.now(UTC))
+    background.add_task(record_outcome, event_log, record)

@@ -31,7 +31,8 @@ def drain(
     settings = load_settings()
     done = run(_drain(settings, batch))
     console.print(
-        f"drained {done.entries} log entries: {done.events} events, {done.exposures} exposures",
+        f"drained {done.entries} log entries: {done.events} events, {done.exposures} exposures,"
+        f" {done.outcomes} upgrade outcomes",
         soft_wrap=True,
     )
 

@@ -1,8 +1,9 @@
 """The drainer: log entries -> the database in batches, acknowledged only after commit.
 
-Idempotent end to end: every row has a unique key (event_id, the exposure's request_id)
-and is inserted with ON CONFLICT DO NOTHING, so a batch committed but not acknowledged
-(a drainer killed in between) is harmless when it is read and written again.
+Idempotent end to end for events and exposures: every row has a unique key (event_id, the
+exposure's request_id) and is inserted with ON CONFLICT DO NOTHING, so a batch committed but
+not acknowledged (a drainer killed in between) is harmless when it is read and written again.
+Upgrade outcomes have no such key: in that one case they are stored twice.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Drained:
     entries: int = 0
     events: int = 0
     exposures: int = 0
+    outcomes: int = 0
 
 
 async def drain_once(
@@ -43,8 +45,10 @@ async def drain_once(
         done.entries += len(entries)
         done.events += len(rows.events)
         done.exposures += len(rows.exposures)
+        done.outcomes += len(rows.outcomes)
         metrics.DRAINED.labels("event").inc(len(rows.events))
         metrics.DRAINED.labels("exposure").inc(len(rows.exposures))
+        metrics.DRAINED.labels("upgrade_outcome").inc(len(rows.outcomes))
         metrics.DRAIN_LAG.set(max(backlog - done.entries, 0))
     return done
 

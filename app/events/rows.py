@@ -15,6 +15,7 @@ EVENT_COLUMNS = (
 )  # fmt: skip
 LINE_COLUMNS = ("event_id", "line_no", "sku", "quantity", "unit_price")
 EXPOSURE_COLUMNS = ("request_id", "unit", "variant", "endpoint", "skus", "at")
+OUTCOME_COLUMNS = ("customer_external_id", "offer_id", "outcome", "at")
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Rows:
     events: list[tuple[object, ...]] = field(default_factory=list)
     lines: list[tuple[object, ...]] = field(default_factory=list)
     exposures: list[tuple[object, ...]] = field(default_factory=list)
+    outcomes: list[tuple[object, ...]] = field(default_factory=list)
 
 
 def rows_of(entries: Iterable[Entry]) -> Rows:
@@ -32,7 +34,9 @@ def rows_of(entries: Iterable[Entry]) -> Rows:
     seen_exposures: set[str] = set()
     for entry in entries:
         for record in entry.records:
-            if record["kind"] == "exposure":
+            if record["kind"] == "upgrade_outcome":
+                rows.outcomes.append(_outcome(record))
+            elif record["kind"] == "exposure":
                 if record["request_id"] not in seen_exposures:
                     seen_exposures.add(record["request_id"])
                     rows.exposures.append(_exposure(record))
@@ -65,3 +69,20 @@ def _exposure(record: Record) -> tuple[object, ...]:
         record["request_id"], record["unit"], record["variant"], record["endpoint"],
         list(record["skus"]), moment(record["at"]),
     )  # fmt: skip
+
+
+def outcome_record(customer_id: str, offer_id: str, outcome: str, at: datetime) -> Record:
+    """An accepted or declined upgrade offer, as the API appends it to the log."""
+    return {
+        "kind": "upgrade_outcome",
+        "customer_id": customer_id,
+        "offer_id": offer_id,
+        "outcome": outcome,
+        "at": at.timestamp(),
+    }
+
+
+def _outcome(record: Record) -> tuple[object, ...]:
+    # No unique key: an outcome whose batch was committed but not acknowledged (a drainer
+    # killed in between) is stored twice, where events and exposures are stored once.
+    return (record["customer_id"], record["offer_id"], record["outcome"], moment(record["at"]))

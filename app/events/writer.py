@@ -9,8 +9,14 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.db.models import Event, EventLine, Exposure
-from app.events.rows import EVENT_COLUMNS, EXPOSURE_COLUMNS, LINE_COLUMNS, Rows
+from app.db.models import Event, EventLine, Exposure, UpgradeOutcome
+from app.events.rows import (
+    EVENT_COLUMNS,
+    EXPOSURE_COLUMNS,
+    LINE_COLUMNS,
+    OUTCOME_COLUMNS,
+    Rows,
+)
 
 # The lines of an event already stored are never added again: they join the events
 # this statement inserted, so a resent purchase cannot grow an order.
@@ -35,6 +41,9 @@ async def write_rows(engine: AsyncEngine, rows: Rows) -> None:
             await _copy(conn, rows)
         else:
             await _insert(conn, rows)
+        if rows.outcomes:  # a handful a minute: plain inserts on both databases
+            outcomes = [dict(zip(OUTCOME_COLUMNS, row, strict=True)) for row in rows.outcomes]
+            await conn.execute(insert(UpgradeOutcome), outcomes)
 
 
 async def _copy(conn: AsyncConnection, rows: Rows) -> None:

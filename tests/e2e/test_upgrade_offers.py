@@ -17,8 +17,12 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.api.upgrade_offers import record_outcome
 from app.db.engine import make_engine
 from app.demo.shop import DemoFiles
+from app.events.drain import drain_once
+from app.events.rows import outcome_record
+from app.events.stream import FileEventLog, RedisEventLog
 from app.importing.catalog import import_plans, import_subscriptions
 from app.jobs.rebuild import ExitCode, RebuildOptions, rebuild
 from app.main import create_app
@@ -26,7 +30,7 @@ from app.offers import PlanCatalog
 from app.published import keys
 from app.published.plans import decode_plans
 from app.store.base import decline_member
-from app.store.redis_store import RedisRuleStore
+from app.store.redis_store import RedisRuleStore, job_client
 from tests.conftest import REDIS_URL, _truncate, fresh_redis, import_demo, serving, settings_for
 from tests.relay import RedisRelay
 
@@ -321,21 +325,21 @@ async def test_a_zero_day_cooldown_keeps_offering_the_declined_plan(
 
 
 async def outcomes(engine: AsyncEngine, who: str) -> list[tuple[str, str]]:
-    """Rows written off the request path: wait briefly for them."""
-    for _ in range(50):
-        async with engine.connect() as conn:
-            rows = await conn.execute(
-                text(
-                    "SELECT offer_id, outcome FROM upgrade_outcomes "
-                    "WHERE customer_external_id = :who ORDER BY id"
-                ),
-                {"who": who},
-            )
-            found = [(str(offer), str(outcome)) for offer, outcome in rows]
-        if len(found) >= 2:
-            return found
-        await asyncio.sleep(0.05)
-    return found
+    """The outcome rows of a customer, once the drain job has run."""
+    event_log = RedisEventLog(job_client(REDIS_URL))
+    try:
+        await drain_once(event_log, engine)
+    finally:
+        await event_log.close()
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT offer_id, outcome FROM upgrade_outcomes "
+                "WHERE customer_external_id = :who ORDER BY id"
+            ),
+            {"who": who},
+        )
+        return [(str(offer), str(outcome)) for offer, outcome in rows]
 
 
 async def test_accepted_and_declined_offers_are_recorded_for_analysis(
@@ -359,16 +363,34 @@ async def test_accepted_and_declined_offers_are_recorded_for_analysis(
     ]
 
 
-async def test_an_outcome_the_database_cannot_take_never_fails_the_answer(
-    published: Published, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+async def test_an_outcome_waits_in_the_event_log_while_the_database_is_away(
+    published: Published, tmp_path: Path
 ) -> None:
+    who = customer()
     missing = published.database_url.rsplit("/", 1)[0] + "/cartlift_no_such_database"
-    async with api(published, tmp_path, database_url=missing) as client:
+    async with api(
+        published,
+        tmp_path,
+        database_url=missing,
+        events_drain_in_serve=True,
+        events_drain_interval_seconds=0.05,
+    ) as client:
         response = await client.post(
-            "/upgrade-offers/basic-100gb->plus-2tb/accept", json={"customer_id": customer()}
+            "/upgrade-offers/basic-100gb->plus-2tb/accept", json={"customer_id": who}
         )
+        await asyncio.sleep(0.2)  # the in-process drainer fails meanwhile, keeping the log
 
     assert response.status_code == 200
+    assert await outcomes(published.engine, who) == [("basic-100gb->plus-2tb", "accepted")]
+
+
+async def test_an_outcome_the_log_cannot_take_is_logged_never_raised(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    record = outcome_record("u-17", "basic-100gb->plus-2tb", "accepted", datetime.now(UTC))
+    await record_outcome(FileEventLog(blocked / "events"), record)
     assert "upgrade_outcome_not_recorded" in capsys.readouterr().err
 
 

@@ -49,16 +49,6 @@ FORBIDDEN: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ),
 )
 
-# The API still writes upgrade outcomes straight to Postgres; these arrows go when those
-# writes move to the buffered path, and the test below fails once one is gone, so the
-# list can only shrink.
-STILL_TO_MOVE = frozenset(
-    {
-        ("app.api.upgrade_offers", "app.db.models"),
-        ("app.api.upgrade_offers", "sqlalchemy"),
-        ("app.api.deps", "sqlalchemy"),
-    }
-)
 # What handles a request: the routes, the read side and the middleware. app.main is the
 # composition root: its lifespan may start background jobs, but no request runs them.
 REQUEST_PATH = ("app.api", "app.serving", "app.middleware")
@@ -92,10 +82,7 @@ def imported_names(module: str, path: Path) -> Iterator[str]:
 
 
 def import_graph() -> dict[str, set[str]]:
-    """Module -> what it imports: app modules by full name, anything else by top-level name.
-
-    Arrows still to be moved off the request path (STILL_TO_MOVE) are left out.
-    """
+    """Module -> what it imports: app modules by full name, anything else by top-level name."""
     known = modules()
     graph: dict[str, set[str]] = {}
     for module, path in known.items():
@@ -108,7 +95,7 @@ def import_graph() -> dict[str, set[str]]:
             elif name.rpartition(".")[0] in known:  # `from app.x import Thing`
                 targets.add(name.rpartition(".")[0])
         targets.discard(module)
-        graph[module] = targets - {t for m, t in STILL_TO_MOVE if m == module}
+        graph[module] = targets
     return graph
 
 
@@ -190,15 +177,6 @@ def test_relative_and_type_only_imports_are_seen(tmp_path: Path) -> None:
     )
     names = set(imported_names("app.jobs.mod", path))
     assert {"app.jobs.sibling.Thing", "sqlalchemy"} <= names
-
-
-def test_every_arrow_still_to_move_still_exists() -> None:
-    known = modules()
-    for module, target in STILL_TO_MOVE:
-        assert any(
-            name == target or name.startswith(target + ".")
-            for name in imported_names(module, known[module])
-        ), f"{module} no longer imports {target}: drop it from STILL_TO_MOVE"
 
 
 def test_the_request_path_never_loads_the_database() -> None:

@@ -14,6 +14,7 @@ from app import metrics
 from app.api import admin, health, next_sale, recommend, upgrade_offers
 from app.api.deps import Resources
 from app.api.errors import install_error_handlers
+from app.console import install_console
 from app.db.engine import make_engine
 from app.logs import configure_logging, get_logger
 from app.middleware import RequestContext
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes=[route for module in _ROUTE_MODULES for route in module.router.routes],
     )
     install_error_handlers(app)
+    install_console(app)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
     return app
 

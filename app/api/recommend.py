@@ -9,11 +9,12 @@ from prometheus_client import Counter
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from app import metrics
-from app.api.deps import API_KEY_PARAMETER, serving_context
+from app.api.deps import API_KEY_PARAMETER, Serving, serving_context
 from app.api.errors import problem_responses
 from app.api.fields import Count
 from app.serving import recommend
 from app.serving.guard import StoreUnavailable
+from app.serving.merchandising import Merchandising
 from app.serving.recommend import Answer, Policy, Query, RankBy
 from app.serving.snapshot import ProductFacts, RuleHit
 
@@ -73,11 +74,30 @@ async def recommend_for_cart(body: RecommendRequest, request: Request) -> Recomm
     # Called, not injected: FastAPI's dependency solving costs ~25 us, a tenth of this route.
     # So the key is checked once the body has parsed (the schema is public anyway).
     serving = await serving_context(request)
-    loaded, reader = serving.loaded, serving.reader
-    cart = tuple(dict.fromkeys(line.sku for line in body.cart))
-    unknown = sum(1 for sku in cart if sku not in loaded.catalog)
+    loaded = serving.loaded
+    answer = await answer_cart(serving, body)
+    unknown = sum(1 for sku in {line.sku for line in body.cart} if sku not in loaded.catalog)
     if unknown:
         metrics.UNKNOWN_SKUS.inc(unknown)
+    _count(answer)
+    return RecommendResponse(
+        request_id=request.state.request_id,
+        model_version=loaded.version,
+        strategy=answer.strategy,
+        items=[_item(s, loaded.catalog) for s in answer.items],
+    )
+
+
+async def answer_cart(
+    serving: Serving, body: RecommendRequest, merchandising: bool = True
+) -> Answer:
+    """What /recommend answers for this request, without counting it in the metrics.
+
+    The console's cart tester calls this too, so it shows exactly what a shop would get;
+    `merchandising=False` shows what the rules alone would answer, for comparison.
+    """
+    loaded, reader = serving.loaded, serving.reader
+    cart = tuple(dict.fromkeys(line.sku for line in body.cart))
     query = Query(
         cart, body.limit, frozenset(body.exclude), body.max_price, body.include_upsell, body.rank_by
     )
@@ -88,15 +108,8 @@ async def recommend_for_cart(body: RecommendRequest, request: Request) -> Recomm
         rules = {}  # degrade to the popular lists held in process
     settings = serving.settings
     policy = Policy(settings.max_per_category, settings.upsell_max_price_step)
-    merch = reader.merch_index.for_cart(cart)
-    answer = recommend.rank(query, rules, loaded.assortment, merch, policy, sources)
-    _count(answer)
-    return RecommendResponse(
-        request_id=request.state.request_id,
-        model_version=loaded.version,
-        strategy=answer.strategy,
-        items=[_item(s, loaded.catalog) for s in answer.items],
-    )
+    merch = reader.merch_index.for_cart(cart) if merchandising else Merchandising()
+    return recommend.rank(query, rules, loaded.assortment, merch, policy, sources)
 
 
 def _item(suggestion: recommend.Suggestion, catalog: dict[str, ProductFacts]) -> RecommendedItem:

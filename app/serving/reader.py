@@ -13,7 +13,7 @@ from app import metrics
 from app.logs import get_logger
 from app.serving import heap, snapshot
 from app.serving.guard import StoreGuard, StoreUnavailable
-from app.serving.merchandising import Merchandising, decode_merchandising
+from app.serving.merchandising import Merchandising, decode_merchandising, encode_merchandising
 from app.serving.recommend import Assortment, MerchIndex
 from app.serving.snapshot import Popular, ProductFacts, RuleHit
 from app.store import keys
@@ -85,6 +85,13 @@ class RuleReader:
             log.error("version_unreadable", error=str(error))
             self.last_error = f"rule version unreadable: {error}"
         self.export_gauges()
+
+    async def save_merchandising(self, merch: Merchandising) -> None:
+        """Store the shop's rules for every process (they poll it) and use them here at once."""
+        await self.guard.call(
+            self.store.put_flag(keys.MERCHANDISING, encode_merchandising(merch), 0)
+        )
+        self.use_merchandising(merch)
 
     def use_merchandising(self, merch: Merchandising) -> None:
         self.merchandising = merch

@@ -66,7 +66,7 @@ async def replace_merchandising(
         tuple(MerchRule(r.sku, r.action, r.antecedent, r.factor) for r in body.rules)
     )
     try:
-        await reader.save_merchandising(merch)
+        await reader.replace_merchandising(merch)
     except StoreUnavailable as error:
         retry = {"Retry-After": str(resources.settings.retry_after_seconds)}
         raise ProblemError(

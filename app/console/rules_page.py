@@ -13,8 +13,8 @@ from app.console.session import PREFIX, SessionDep
 from app.console.templates import page
 from app.serving.guard import StoreUnavailable
 from app.serving.reader import LoadedVersion
-from app.serving.snapshot import ProductFacts, RuleHit
-from app.store import keys
+from app.published.snapshot import ProductFacts, RuleHit
+from app.published import keys
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 SEARCH_RESULTS = 40

@@ -16,7 +16,7 @@ from app.console.templates import page
 from app.serving.merchandising import Action, Merchandising
 from app.serving.reader import LoadedVersion
 from app.serving.recommend import RankBy, Suggestion
-from app.serving.snapshot import ProductFacts
+from app.published.snapshot import ProductFacts
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 Text = Annotated[str, Query(max_length=4096)]

@@ -11,10 +11,10 @@ from fastapi.responses import HTMLResponse, Response
 from app.api.deps import ReaderDep
 from app.console.session import PREFIX, SessionDep
 from app.console.templates import page
+from app.published import keys
+from app.published.snapshot import ProductFacts, RuleHit
 from app.serving.guard import StoreUnavailable
 from app.serving.reader import LoadedVersion
-from app.published.snapshot import ProductFacts, RuleHit
-from app.published import keys
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 SEARCH_RESULTS = 40

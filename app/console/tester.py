@@ -13,10 +13,10 @@ from app.api.deps import ResourcesDep, Serving
 from app.api.recommend import RecommendRequest, answer_cart
 from app.console.session import PREFIX, SessionDep
 from app.console.templates import page
+from app.published.snapshot import ProductFacts
 from app.serving.merchandising import Action, Merchandising
 from app.serving.reader import LoadedVersion
 from app.serving.recommend import RankBy, Suggestion
-from app.published.snapshot import ProductFacts
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 Text = Annotated[str, Query(max_length=4096)]

@@ -24,7 +24,7 @@ TIMES = "\N{MULTIPLICATION SIGN}"
 
 
 @dataclass(frozen=True)
-class TesterInput:
+class CartForm:
     """The tester's controls as typed in; empty fields take /recommend's defaults."""
 
     cart: str = ""
@@ -71,7 +71,7 @@ class Tried:
     cart: list[ProductFacts | str] = field(default_factory=list)
 
 
-async def try_cart(serving: Serving, given: TesterInput, merchandising: bool = True) -> Tried:
+async def try_cart(serving: Serving, given: CartForm, merchandising: bool = True) -> Tried:
     loaded = serving.loaded
     tried = Tried(cart=[loaded.catalog.get(sku, sku) for sku in given.skus])
     if not given.skus:
@@ -100,7 +100,7 @@ async def tester_page(
     customer: Text = "",
     upsell: Text = "on",
 ) -> Response:
-    given = TesterInput(cart, limit, max_price, rank_by, customer, upsell == "on")
+    given = CartForm(cart, limit, max_price, rank_by, customer, upsell == "on")
     loaded = resources.reader.loaded
     tried = await try_cart(Serving(resources, loaded), given) if loaded else Tried()
     context = {

@@ -6,11 +6,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from app.console import login, overview, rules_page, tester
+from app.console import login, merch_page, overview, report_page, rules_page, tester
 from app.console.session import PREFIX, CsrfRefused, install_session_handlers, read_session
 from app.console.templates import STATIC_DIR, page
 
-_ROUTERS = (login.router, overview.router, rules_page.router, tester.router)
+_ROUTERS = (
+    login.router,
+    overview.router,
+    rules_page.router,
+    tester.router,
+    merch_page.router,
+    report_page.router,
+)
 
 
 def install_console(app: FastAPI) -> None:

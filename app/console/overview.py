@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api.deps import ReaderDep, ResourcesDep
 from app.console import figures
-from app.console.session import PREFIX, ChangeDep, SessionDep
+from app.console.session import PREFIX, STORE_DEADLINE_SECONDS, ChangeDep, SessionDep
 from app.console.templates import page
 from app.serving.guard import StoreUnavailable
 from app.store.base import StoreError
@@ -54,7 +54,7 @@ async def rollback(
     request: Request, session: ChangeDep, reader: ReaderDep, version: Annotated[int, Form()]
 ) -> Response:
     try:
-        await reader.guard.call(reader.store.rollback(version))
+        await reader.guard.call(reader.store.rollback(version), STORE_DEADLINE_SECONDS)
     except (StoreError, StoreUnavailable) as error:
         live = reader.loaded.version if reader.loaded else None
         context = {"title": "Roll back", "version": version, "live": live, "error": str(error)}
@@ -65,6 +65,6 @@ async def rollback(
 
 async def _versions(reader: ReaderDep) -> tuple[list[int], str | None]:
     try:
-        return await reader.guard.call(reader.store.versions()), None
+        return await reader.guard.call(reader.store.versions(), STORE_DEADLINE_SECONDS), None
     except StoreUnavailable as error:
         return [], str(error)

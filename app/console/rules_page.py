@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.api.deps import ReaderDep
-from app.console.session import PREFIX, SessionDep
+from app.console.session import PREFIX, STORE_DEADLINE_SECONDS, SessionDep
 from app.console.templates import page
 from app.published import keys
 from app.published.snapshot import ProductFacts, RuleHit
@@ -73,7 +73,7 @@ async def _rules_of(
         return {"error": f"{', '.join(unknown)} is not in the catalog of version {loaded.version}"}
     name = keys.pair_rules(sku, other) if other and other != sku else keys.item_rules(sku)
     try:
-        hits = (await reader.rules(loaded, [name]))[name]
+        hits = (await reader.rules(loaded, [name], STORE_DEADLINE_SECONDS))[name]
     except StoreUnavailable as error:
         return {"error": f"the rule store did not answer: {error}"}
     lines = [RuleLine(hit, loaded.catalog.get(hit.consequent)) for hit in hits]

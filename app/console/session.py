@@ -14,6 +14,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from app.api.deps import ResourcesDep
 from app.console.auth import LoginThrottle, admin_keys, key_fingerprint, signing_secret
+from app.console.report_data import ReportCache
 from app.settings import Settings
 
 COOKIE = "cartlift_console"
@@ -21,6 +22,9 @@ PREFIX = "/console"
 SESSION_SECONDS = 8 * 3600  # a working day; the signature carries the time it was issued
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
+# A person waits for a page, so store calls from the console get longer than a request's
+# deadline: on a busy machine a rollback must not fail for taking 60 ms.
+STORE_DEADLINE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -31,9 +35,10 @@ class ConsoleSession:
 
 @dataclass
 class ConsoleState:
-    """What the console keeps per process: only the brake on wrong keys."""
+    """What the console keeps per process: the brake on wrong keys, the last report."""
 
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    report: ReportCache = field(default_factory=ReportCache)
 
 
 class LoginRequired(Exception):

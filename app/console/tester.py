@@ -79,7 +79,7 @@ async def try_cart(serving: Serving, given: CartForm, merchandising: bool = True
     try:
         body = given.request()
     except ValidationError as error:
-        tried.errors = [_message(issue) for issue in error.errors()]
+        tried.errors = validation_messages(error)
         return tried
     answer = await answer_cart(serving, body, merchandising)
     shop = serving.reader.merch_index.for_cart(given.skus) if merchandising else Merchandising()
@@ -129,10 +129,12 @@ def _explain(suggestion: Suggestion, loaded: LoadedVersion, shop: Merchandising)
     )
 
 
-def _message(issue: object) -> str:
-    assert isinstance(issue, dict)
-    where = ".".join(str(part) for part in issue.get("loc", ()))
-    return f"{where}: {issue.get('msg', 'invalid')}"
+def validation_messages(error: ValidationError) -> list[str]:
+    """`field: what is wrong`, one line per problem, as a person reads it."""
+    return [
+        f"{'.'.join(str(part) for part in issue['loc']) or 'input'}: {issue['msg']}"
+        for issue in error.errors()
+    ]
 
 
 def _number(text: str) -> object:

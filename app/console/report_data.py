@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.jobs.catalog import read_catalog
-from app.jobs.history import read_history
+from app.jobs.products import read_catalog
+from app.jobs.sources import read_history
 from app.published.snapshot import ProductFacts
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from app.api.admin import MerchRuleModel
 from app.api.deps import ResourcesDep, Serving
+from app.api.merchandising import MerchRuleModel
 from app.console.session import (
     PREFIX,
     STORE_DEADLINE_SECONDS,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -39,50 +41,66 @@ async def merchandising_page(
     return await _render(request, session, resources, cart)
 
 
-@router.post("/merchandising", response_class=HTMLResponse)
-async def add_rule(
-    request: Request,
-    session: ChangeDep,
-    resources: ResourcesDep,
+@dataclass(frozen=True)
+class RuleFields:
+    """One merchandising rule as the page's forms send it, with the cart being looked at."""
+
+    sku: str
+    action: str
+    antecedent: str
+    factor: str
+    cart: str
+
+
+async def rule_fields(
     sku: Field,
     action: Field,
     antecedent: Field = "",
     factor: Field = "",
     cart: Field = DEFAULT_CART,
+) -> RuleFields:
+    return RuleFields(sku, action, antecedent, factor, cart)
+
+
+RuleFieldsDep = Annotated[RuleFields, Depends(rule_fields)]
+
+
+@router.post("/merchandising", response_class=HTMLResponse)
+async def add_rule(
+    request: Request, session: ChangeDep, resources: ResourcesDep, form: RuleFieldsDep
 ) -> Response:
-    try:
-        rule = parse_rule(sku, action, antecedent, factor)
-    except ValidationError as error:
-        errors = validation_messages(error)
-        return await _render(request, session, resources, cart, errors, status=422)
-    reader = resources.reader
-    await reader.refresh()  # another worker may have changed them since this one polled
-    merch = Merchandising((*reader.merchandising.rules, rule))
-    return await _save(request, session, resources, merch, cart)
+    return await _change(request, session, resources, form, list.append)
 
 
 @router.post("/merchandising/remove", response_class=HTMLResponse)
 async def remove_rule(
+    request: Request, session: ChangeDep, resources: ResourcesDep, form: RuleFieldsDep
+) -> Response:
+    return await _change(request, session, resources, form, _remove)
+
+
+async def _change(
     request: Request,
-    session: ChangeDep,
+    session: ConsoleSession,
     resources: ResourcesDep,
-    sku: Field,
-    action: Field,
-    antecedent: Field = "",
-    factor: Field = "",
-    cart: Field = DEFAULT_CART,
+    form: RuleFields,
+    edit: Callable[[list[MerchRule], MerchRule], None],
 ) -> Response:
     try:
-        gone = parse_rule(sku, action, antecedent, factor)
+        rule = parse_rule(form.sku, form.action, form.antecedent, form.factor)
     except ValidationError as error:
         errors = validation_messages(error)
-        return await _render(request, session, resources, cart, errors, status=422)
+        return await _render(request, session, resources, form.cart, errors, status=422)
     reader = resources.reader
-    await reader.refresh()
+    await reader.refresh()  # another worker may have changed them since this one polled
     rules = list(reader.merchandising.rules)
-    if gone in rules:  # already gone elsewhere: nothing to do
+    edit(rules, rule)
+    return await _save(request, session, resources, Merchandising(tuple(rules)), form.cart)
+
+
+def _remove(rules: list[MerchRule], gone: MerchRule) -> None:
+    if gone in rules:  # already removed elsewhere: nothing to do
         rules.remove(gone)
-    return await _save(request, session, resources, Merchandising(tuple(rules)), cart)
 
 
 def parse_rule(sku: str, action: str, antecedent: str, factor: str) -> MerchRule:

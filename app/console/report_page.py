@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -43,36 +43,6 @@ async def heatmap(
     return Response(shop.heatmap, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
-@router.get("/bundles", response_class=HTMLResponse)
-async def bundles(
-    request: Request,
-    session: SessionDep,
-    state: ConsoleStateDep,
-    resources: ResourcesDep,
-    format: Format = "html",
-) -> Response:
-    shop = await state.report.get(resources.engine)
-    if format == "csv":
-        rows = _bundle_rows(shop) if shop else []
-        return csv_download("bundles.csv", rows, BUNDLE_COLUMNS)
-    return _page(request, session, "report_bundles.html", "Bundles", "bundles", shop)
-
-
-@router.get("/hooks", response_class=HTMLResponse)
-async def hooks(
-    request: Request,
-    session: SessionDep,
-    state: ConsoleStateDep,
-    resources: ResourcesDep,
-    format: Format = "html",
-) -> Response:
-    shop = await state.report.get(resources.engine)
-    if format == "csv":
-        rows = _hook_rows(shop) if shop else []
-        return csv_download("hook-products.csv", rows, HOOK_COLUMNS)
-    return _page(request, session, "report_hooks.html", "Hook products", "hooks", shop)
-
-
 @router.get("/campaigns", response_class=HTMLResponse)
 async def campaigns(
     request: Request,
@@ -93,6 +63,23 @@ async def campaigns(
         return csv_download(f"next-sale-{on}.csv", _dicts(due), NEXT_SALE_COLUMNS)
     extra = {"targets": targets, "due": due, "day": on, "shown": SHOWN}
     return _page(request, session, "report_campaigns.html", "Campaigns", "campaigns", shop, extra)
+
+
+@router.get("/{table}", response_class=HTMLResponse)
+async def report_table(
+    request: Request,
+    session: SessionDep,
+    state: ConsoleStateDep,
+    resources: ResourcesDep,
+    table: Literal["bundles", "hooks"],
+    format: Format = "html",
+) -> Response:
+    """Bundles or hook products: a page, or (format=csv) every row as a file."""
+    shop = await state.report.get(resources.engine)
+    title, filename, columns, rows = TABLES[table]
+    if format == "csv":
+        return csv_download(filename, rows(shop) if shop else [], columns)
+    return _page(request, session, f"report_{table}.html", title, table, shop)
 
 
 @router.post("/refresh")
@@ -157,3 +144,10 @@ def _dicts(rows: Iterable[Any]) -> list[dict[str, Any]]:
     from dataclasses import asdict
 
     return [asdict(row) for row in rows]
+
+
+Table = tuple[str, str, Sequence[str], Callable[[ShopReport], list[dict[str, Any]]]]
+TABLES: dict[str, Table] = {
+    "bundles": ("Bundles", "bundles.csv", BUNDLE_COLUMNS, _bundle_rows),
+    "hooks": ("Hook products", "hook-products.csv", HOOK_COLUMNS, _hook_rows),
+}

@@ -13,24 +13,15 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 
 from app.demo.shop import DemoFiles
+from app.report.screenshot import FLAGS as REPORT_FLAGS
 from tests.conftest import IN_CI, REDIS_URL
 from tests.e2e.test_recommend import Shop, demo_shop
 from tests.processes import Server, clean_env, served
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-# Quiet and self-contained: no update checks, no sync, no first-run pages, nothing fetched.
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-    "--window-size=1280,900",
-)
+# The report screenshot's flags (quiet, nothing fetched), plus what a long session wants.
+FLAGS = (*REPORT_FLAGS, "--no-first-run", "--disable-dev-shm-usage", "--window-size=1280,900")
 ADMIN_KEY = "console-admin-key-0123456789"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 

@@ -71,8 +71,10 @@ def find(browser: Chrome, css: str) -> WebElement:
 
 
 def row_skus(browser: Chrome, table: str) -> list[str]:
-    rows = browser.find_elements(By.CSS_SELECTOR, f"{table} tbody tr[data-sku]")
-    return [row.get_attribute("data-sku") or "" for row in rows]
+    """Read in one script: htmx may swap the table between two WebDriver calls."""
+    script = "return [...document.querySelectorAll(arguments[0])].map(row => row.dataset.sku);"
+    skus: list[str] = browser.execute_script(script, f"{table} tbody tr[data-sku]")
+    return skus
 
 
 def sign_in(browser: Chrome, key: str) -> None:

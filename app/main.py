@@ -14,6 +14,7 @@ from app import metrics
 from app.api import events, health, merchandising, next_sale, recommend, upgrade_offers
 from app.api.deps import Resources
 from app.api.errors import install_error_handlers
+from app.console import close_console, install_console
 from app.events.assign import Holdout
 from app.events.exposures import ExposureRecorder
 from app.events.stream import EventLog, open_event_log
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await resources.exposures.stop()
             await resources.event_log.close()
             await resources.reader.store.close()
+            await close_console(app)
             metrics.forget_this_process()
 
     app = FastAPI(
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes=[route for module in _ROUTE_MODULES for route in module.router.routes],
     )
     install_error_handlers(app)
+    install_console(app)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
     return app
 

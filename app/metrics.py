@@ -7,6 +7,7 @@ from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    REGISTRY,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -93,10 +94,28 @@ def forget_this_process() -> None:
         multiprocess.mark_process_dead(os.getpid(), str(path))  # type: ignore[no-untyped-call]
 
 
-def render_latest() -> tuple[bytes, str]:
-    """The exposition text; merges every worker's files when running multiprocess."""
+def _registry() -> CollectorRegistry:
+    """This process's metrics, or every worker's merged when running multiprocess."""
     if multiprocess_dir() is not None:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(), CONTENT_TYPE_LATEST
+        return registry
+    return REGISTRY
+
+
+def render_latest() -> tuple[bytes, str]:
+    """The exposition text; merges every worker's files when running multiprocess."""
+    return generate_latest(_registry()), CONTENT_TYPE_LATEST
+
+
+def counter_totals(counter: Counter) -> list[tuple[dict[str, str], float]]:
+    """Each labelled series of a counter with its value (all workers), for pages that show it."""
+    [family] = counter.describe()
+    wanted = family.name + "_total"
+    return [
+        (dict(sample.labels), sample.value)
+        for collected in _registry().collect()
+        if collected.name == family.name
+        for sample in collected.samples
+        if sample.name == wanted
+    ]

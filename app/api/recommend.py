@@ -9,7 +9,7 @@ from prometheus_client import Counter
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from app import metrics
-from app.api.deps import API_KEY_PARAMETER, serving_context
+from app.api.deps import API_KEY_PARAMETER, Serving, serving_context
 from app.api.errors import problem_responses
 from app.api.fields import Count
 from app.events.assign import Variant
@@ -80,7 +80,7 @@ async def recommend_for_cart(body: RecommendRequest, request: Request) -> Recomm
     # Called, not injected: FastAPI's dependency solving costs ~25 us, a tenth of this route.
     # So the key is checked once the body has parsed (the schema is public anyway).
     serving = await serving_context(request)
-    loaded, reader = serving.loaded, serving.reader
+    loaded = serving.loaded
     cart = tuple(dict.fromkeys(line.sku for line in body.cart))
     unknown = sum(1 for sku in cart if sku not in loaded.catalog)
     if unknown:
@@ -90,18 +90,12 @@ async def recommend_for_cart(body: RecommendRequest, request: Request) -> Recomm
     )
     resources = serving.resources
     unit, variant = resources.holdout.assign(body.customer_id, body.session_id)
-    settings = serving.settings
-    policy = Policy(settings.max_per_category, settings.upsell_max_price_step)
     if variant == "control":
+        settings = serving.settings
+        policy = Policy(settings.max_per_category, settings.upsell_max_price_step)
         answer = _holdout_answer(query, loaded, policy, resources.holdout.arm)
     else:
-        sources = recommend.rule_sources(cart, loaded.catalog)
-        try:
-            rules = await reader.rules(loaded, list(sources))
-        except StoreUnavailable:
-            rules = {}  # degrade to the popular lists held in process
-        merch = reader.merch_index.for_cart(cart)
-        answer = recommend.rank(query, rules, loaded.assortment, merch, policy, sources)
+        answer = await _rank(serving, cart, query)
     _count(answer)
     request_id: str = request.state.request_id
     if unit is not None:
@@ -114,6 +108,36 @@ async def recommend_for_cart(body: RecommendRequest, request: Request) -> Recomm
         variant=variant,
         items=[_item(s, loaded.catalog) for s in answer.items],
     )
+
+
+async def answer_cart(
+    serving: Serving, body: RecommendRequest, merchandising: bool = True
+) -> Answer:
+    """What /recommend answers a treatment unit for this request, without counting it.
+
+    The console's cart tester calls this too, so it shows exactly what a shop would get;
+    `merchandising=False` shows what the rules alone would answer, for comparison.
+    """
+    cart = tuple(dict.fromkeys(line.sku for line in body.cart))
+    query = Query(
+        cart, body.limit, frozenset(body.exclude), body.max_price, body.include_upsell, body.rank_by
+    )
+    return await _rank(serving, cart, query, merchandising)
+
+
+async def _rank(
+    serving: Serving, cart: tuple[str, ...], query: Query, merchandising: bool = True
+) -> Answer:
+    loaded, reader = serving.loaded, serving.reader
+    sources = recommend.rule_sources(cart, loaded.catalog)
+    try:
+        rules = await reader.rules(loaded, list(sources))
+    except StoreUnavailable:
+        rules = {}  # degrade to the popular lists held in process
+    settings = serving.settings
+    policy = Policy(settings.max_per_category, settings.upsell_max_price_step)
+    merch = reader.merch_index.for_cart(cart) if merchandising else Merchandising()
+    return recommend.rank(query, rules, loaded.assortment, merch, policy, sources)
 
 
 def _holdout_answer(query: Query, loaded: LoadedVersion, policy: Policy, arm: str) -> Answer:

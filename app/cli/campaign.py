@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,11 +19,6 @@ if TYPE_CHECKING:
     from app.published.snapshot import ProductFacts
 
 FORMATS = ("csv", "jsonl")
-REACTIVATION_COLUMNS = (
-    "customer_id", "average_ticket", "gap_to_average", "offer_sku", "antecedent_sku",
-    "confidence", "lift", "propensity", "expected_value", "message",
-)  # fmt: skip
-NEXT_SALE_COLUMNS = ("customer_id", "sku", "send_on", "kind", "because", "reason")
 
 campaign_app = typer.Typer(
     help="Campaign exports for marketing.", no_args_is_help=True, rich_markup_mode=HELP_MARKUP
@@ -86,6 +80,7 @@ def reactivation(
     """Below-average customers holding X but not Y, although most X holders hold Y."""
     from app.analytics.holding import holdings
     from app.analytics.reactivation import ReactivationParams, reactivation_targets
+    from app.analytics.rows import REACTIVATION_COLUMNS
     from app.analytics.tickets import average_tickets
     from app.mining.thresholds import InvalidThresholds, exact_fraction
 
@@ -125,6 +120,7 @@ def next_sale(
 ) -> None:
     """Next-sale and rebuy mailings due on one day: customer, sku, send_on, reason."""
     from app.analytics.due import due_on
+    from app.analytics.rows import NEXT_SALE_COLUMNS
     from app.mining.sequences import SequenceParams, mine_follow_ups
 
     _check_format(fmt)
@@ -154,33 +150,11 @@ def _check_format(fmt: str) -> None:
 def _write(
     rows: Iterable[dict[str, Any]], columns: Sequence[str], fmt: str, output: Path | None, what: str
 ) -> None:
+    from app.analytics.rows import write_rows
+
     if output is None:
         write_rows(rows, columns, sys.stdout, fmt)
         return
     with open(output, "w", encoding="utf-8", newline="") as handle:
         written = write_rows(rows, columns, handle, fmt)
     console.print(f"wrote {written} {what} to {output}")
-
-
-def write_rows(
-    rows: Iterable[dict[str, Any]], columns: Sequence[str], handle: IO[str], fmt: str
-) -> int:
-    """CSV with a header, or one JSON object per line; returns the number of rows."""
-    written = 0
-    if fmt == "csv":
-        writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _text(row[k]) for k in columns})
-            written += 1
-        return written
-    import orjson
-
-    for row in rows:
-        handle.write(orjson.dumps({k: row[k] for k in columns}).decode() + "\n")
-        written += 1
-    return written
-
-
-def _text(value: object) -> object:
-    return value.isoformat() if isinstance(value, date) else value

@@ -94,10 +94,12 @@ class RuleReader:
         self.merchandising = merch
         self.merch_index = MerchIndex.of(merch)
 
-    async def replace_merchandising(self, merch: Merchandising) -> None:
+    async def replace_merchandising(
+        self, merch: Merchandising, deadline: float | None = None
+    ) -> None:
         """Store the shop's rules for every process, then use them here at once."""
         await self.guard.call(
-            self.store.put_flag(keys.MERCHANDISING, encode_merchandising(merch), 0)
+            self.store.put_flag(keys.MERCHANDISING, encode_merchandising(merch), 0), deadline
         )
         self.use_merchandising(merch)
 
@@ -130,8 +132,13 @@ class RuleReader:
                 # the client library; without this, shutdown would wait on the poller forever.
                 raise asyncio.CancelledError
 
-    async def rules(self, loaded: LoadedVersion, names: Sequence[str]) -> dict[str, list[RuleHit]]:
-        """Rules per entry name: cached ones free, the rest in one store round trip."""
+    async def rules(
+        self, loaded: LoadedVersion, names: Sequence[str], deadline: float | None = None
+    ) -> dict[str, list[RuleHit]]:
+        """Rules per entry name: cached ones free, the rest in one store round trip.
+
+        `deadline` (seconds) replaces the request's for callers a person waits on.
+        """
         found: dict[str, list[RuleHit]] = {}
         missing: list[str] = []
         for name in names:
@@ -141,7 +148,7 @@ class RuleReader:
             else:
                 found[name] = hit
         if missing:
-            raw = await self.guard.call(self.store.fetch(loaded.version, missing))
+            raw = await self.guard.call(self.store.fetch(loaded.version, missing), deadline)
             for name, value in zip(missing, raw, strict=True):
                 decoded = snapshot.decode_rules(value) if value else []
                 self._remember((loaded.version, name), decoded)

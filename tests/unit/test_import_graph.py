@@ -24,15 +24,19 @@ FORBIDDEN: tuple[tuple[str, tuple[str, ...], str], ...] = (
         (*BACKENDS, "fastapi", "app.serving", "app.jobs", "app.api", "app.cli", "app.main"),
         "the published format is plain data and codecs, shared by both sides",
     ),
-    ("app.jobs", ("app.serving", "app.api", "app.main"), "the writer never reads as the API"),
+    (
+        "app.jobs",
+        ("app.serving", "app.api", "app.main", "app.console"),
+        "the writer never reads as the API",
+    ),
     (
         "app.api",
-        ("app.db", "sqlalchemy", "app.published.keys", "app.jobs", "app.cli"),
+        ("app.db", "sqlalchemy", "app.published.keys", "app.jobs", "app.cli", "app.console"),
         "handlers reach stored data through app.serving only",
     ),
     (
         "app.serving",
-        ("app.db", "sqlalchemy", "app.jobs", "app.api", "app.cli", "app.main"),
+        ("app.db", "sqlalchemy", "app.jobs", "app.api", "app.cli", "app.main", "app.console"),
         "the read side answers from the store, never from the database",
     ),
     ("app.store", ("app.serving", "app.jobs", "app.api", "app.db", "sqlalchemy"), "a backend"),

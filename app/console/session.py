@@ -1,0 +1,158 @@
+"""The console's signed session cookie, the dependency that demands it, and CSRF checks."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.api.deps import ResourcesDep
+from app.console.auth import LoginThrottle, admin_keys, key_fingerprint, signing_secret
+from app.console.report_data import ReportCache
+from app.settings import Settings
+
+COOKIE = "cartlift_console"
+PREFIX = "/console"
+SESSION_SECONDS = 8 * 3600  # a working day; the signature carries the time it was issued
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "x-csrf-token"
+# A person waits for a page, so store calls from the console get longer than a request's
+# deadline: on a busy machine a rollback must not fail for taking 60 ms.
+STORE_DEADLINE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class ConsoleSession:
+    fingerprint: str
+    csrf: str
+
+
+@dataclass
+class ConsoleState:
+    """What the console keeps per process: the brake on wrong keys, the last report."""
+
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    report: ReportCache = field(default_factory=ReportCache)
+    _engine: AsyncEngine | None = None
+
+    def engine(self, settings: Settings) -> AsyncEngine:
+        """The console's own database engine, opened on first use: the answer path has none,
+        and a process whose console is never opened never loads the database driver."""
+        if self._engine is None:
+            from app.db.engine import make_engine
+
+            self._engine = make_engine(settings.database_url)
+        return self._engine
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+
+class LoginRequired(Exception):
+    def __init__(self, back_to: str) -> None:
+        self.back_to = back_to
+
+
+class CsrfRefused(Exception):
+    """A changing request without this session's token: made by another site, or stale."""
+
+
+def _serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(signing_secret(settings), salt="cartlift-console")
+
+
+def open_session(response: Response, request: Request, settings: Settings, key: str) -> None:
+    token = _serializer(settings).dumps({"k": key_fingerprint(key), "c": secrets.token_urlsafe()})
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=SESSION_SECONDS,
+        path=PREFIX,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+def close_session(response: Response) -> None:
+    response.delete_cookie(COOKIE, path=PREFIX, httponly=True, samesite="strict")
+
+
+def read_session(request: Request, settings: Settings) -> ConsoleSession | None:
+    token = request.cookies.get(COOKIE)
+    if not token or not admin_keys(settings):
+        return None
+    try:
+        data = _serializer(settings).loads(token, max_age=SESSION_SECONDS)
+    except BadSignature:  # also an expired one (SignatureExpired is a BadSignature)
+        return None
+    live = {key_fingerprint(key) for key in admin_keys(settings)}
+    if not isinstance(data, dict) or data.get("k") not in live:
+        return None
+    return ConsoleSession(str(data["k"]), str(data["c"]))
+
+
+async def require_session(request: Request, resources: ResourcesDep) -> ConsoleSession:
+    session = read_session(request, resources.settings)
+    if session is None:
+        raise LoginRequired(_here(request))
+    return session
+
+
+SessionDep = Annotated[ConsoleSession, Depends(require_session)]
+
+
+async def require_csrf(request: Request, session: SessionDep) -> ConsoleSession:
+    """The session, once the request proved it came from a console page."""
+    given = request.headers.get(CSRF_HEADER)
+    if given is None:
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        given = value if isinstance(value, str) else None
+    if given is None or not hmac.compare_digest(given.encode(), session.csrf.encode()):
+        raise CsrfRefused()
+    return session
+
+
+ChangeDep = Annotated[ConsoleSession, Depends(require_csrf)]
+
+
+async def get_console_state(request: Request) -> ConsoleState:
+    state: ConsoleState = request.app.state.console
+    return state
+
+
+ConsoleStateDep = Annotated[ConsoleState, Depends(get_console_state)]
+
+
+def safe_back_to(target: str) -> str:
+    """Only a console path: `next=` must never send a fresh session to another site."""
+    inside = target == PREFIX or target.startswith((f"{PREFIX}/", f"{PREFIX}?"))
+    return target if inside and "\\" not in target else PREFIX
+
+
+def _here(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+async def _login_required(request: Request, error: Exception) -> Response:
+    assert isinstance(error, LoginRequired)
+    target = f"{PREFIX}/login?next={quote(error.back_to, safe='')}"
+    if request.headers.get("hx-request"):  # htmx swaps answers in place: ask for a page load
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+def install_session_handlers(app: FastAPI) -> None:
+    app.state.console = ConsoleState()
+    app.add_exception_handler(LoginRequired, _login_required)

@@ -17,6 +17,8 @@ from app.api.errors import install_error_handlers
 from app.db.engine import make_engine
 from app.logs import configure_logging, get_logger
 from app.middleware import RequestContext
+from app.security.gate import Gate, Security
+from app.security.openapi import document_security
 from app.serving.cooldowns import Cooldowns
 from app.serving.guard import CircuitBreaker, StoreGuard
 from app.serving.reader import RuleReader
@@ -25,6 +27,7 @@ from app.store import keys
 from app.store.factory import store_for_requests
 
 log = get_logger(__name__)
+KEYS_FILE_POLL = 1.0  # seconds between looks at CARTLIFT_API_KEYS_FILE
 _ROUTE_MODULES = (recommend, upgrade_offers, next_sale, admin, health)
 _NO_TELEMETRY: TelemetryConfig = {
     "tracing": False,
@@ -38,10 +41,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The service; without settings, reads CARTLIFT_* (InvalidSettings names a bad one)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    security = Security.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        resources = _open_resources(settings)
+        resources = _open_resources(settings, security)
         app.state.resources = resources
         await resources.reader.refresh()
         await resources.cooldowns.sync()
@@ -50,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(resources.reader.poll_forever(interval)),
             asyncio.create_task(resources.cooldowns.poll_forever(interval)),
         ]
+        if security.watcher is not None:
+            pollers.append(asyncio.create_task(security.watcher.poll_forever(KEYS_FILE_POLL)))
         _warn_if_open(settings)
         log.info("started", rules_version=_version(resources), store=_store_kind(settings))
         try:
@@ -76,11 +82,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes=[route for module in _ROUTE_MODULES for route in module.router.routes],
     )
     install_error_handlers(app)
+    # Added first, so it runs inside RequestContext: a refused request still gets its id.
+    app.add_middleware(Gate, security=security)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
+    document_security(app)
     return app
 
 
-def _open_resources(settings: Settings) -> Resources:
+def _open_resources(settings: Settings, security: Security) -> Resources:
     guard = StoreGuard(
         settings.store_timeout_ms / 1000,
         CircuitBreaker(settings.breaker_failures, settings.breaker_reset_seconds),
@@ -95,12 +104,14 @@ def _open_resources(settings: Settings) -> Resources:
         stale_after=3 * settings.version_poll_seconds,
     )
     engine = make_engine(settings.database_url)
-    return Resources(settings=settings, reader=reader, engine=engine, cooldowns=cooldowns)
+    return Resources(
+        settings=settings, reader=reader, engine=engine, cooldowns=cooldowns, security=security
+    )
 
 
 def _warn_if_open(settings: Settings) -> None:
-    if not settings.api_keys:
-        log.warning("no_api_keys", detail="CARTLIFT_API_KEYS is empty: the API is open to anyone")
+    if not settings.keys_configured:
+        log.warning("no_api_keys", detail="no CARTLIFT_API_KEYS: the API is open to anyone")
 
 
 def _version(resources: Resources) -> int | None:

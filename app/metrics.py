@@ -51,6 +51,16 @@ UPGRADE_OUTCOMES = Counter(
     "cartlift_upgrade_outcomes_total", "Upgrade offers accepted or declined", ["outcome"]
 )
 
+AUTH_REJECTED = Counter(
+    "cartlift_auth_rejected_total", "Requests refused for their key", ["reason"]
+)  # reason: missing, unknown, scope, admin_disabled
+RATE_LIMITED = Counter(
+    "cartlift_rate_limited_total", "Requests answered 429, by the scope they asked for", ["scope"]
+)
+RATE_LIMIT_ERRORS = Counter(
+    "cartlift_rate_limit_errors_total", "Requests let through because the counter did not answer"
+)
+
 
 def multiprocess_dir() -> Path | None:
     path = os.environ.get(MULTIPROC_ENV)

@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import AdminKey, ReaderDep, ResourcesDep
+from app.api.deps import ReaderDep, ResourcesDep
 from app.api.errors import ProblemError, problem_responses
 from app.serving.guard import StoreUnavailable
 from app.serving.merchandising import Action, Merchandising, MerchRule, encode_merchandising
 from app.store import keys
 
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminKey])
+router = APIRouter(prefix="/admin", tags=["admin"])
 Sku = Annotated[str, Field(min_length=1, max_length=128)]
 
 

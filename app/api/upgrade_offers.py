@@ -14,8 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import metrics
 from app.api.deps import (
-    API_KEY_PARAMETER,
-    ClientKey,
     ReaderDep,
     ResourcesDep,
     VersionDep,
@@ -64,7 +62,6 @@ OfferId = Annotated[
     "/upgrade-offers",
     responses=problem_responses(401, 404, 413, 422, 503),
     summary="Plan upgrades for a customer outgrowing their plan",
-    openapi_extra={"parameters": [API_KEY_PARAMETER]},
     response_model=UpgradeOffersResponse,
 )
 async def offers_for_customer(body: UpgradeOffersRequest, request: Request) -> Response:
@@ -85,7 +82,6 @@ async def offers_for_customer(body: UpgradeOffersRequest, request: Request) -> R
 
 @router.post(
     "/upgrade-offers/{offer_id}/decline",
-    dependencies=[ClientKey],
     responses=problem_responses(401, 404, 422, 503),
     summary="The customer declined an offer: stay quiet about that plan for a while",
 )
@@ -120,7 +116,6 @@ async def decline_offer(
 
 @router.post(
     "/upgrade-offers/{offer_id}/accept",
-    dependencies=[ClientKey],
     responses=problem_responses(401, 404, 422, 503),
     summary="The customer accepted an offer",
 )

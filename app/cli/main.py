@@ -14,8 +14,9 @@ import typer
 from app import metrics
 from app.cli import data, evaluate, jobs, report
 from app.cli.campaign import campaign_app
-from app.cli.common import load_settings, run_cli
+from app.cli.common import fail, load_settings, run_cli
 from app.cli.rules import rules_app
+from app.security.protected import open_bind_refusal
 
 WORKER_STARTUP_SECONDS = 60
 app = typer.Typer(
@@ -46,6 +47,9 @@ def serve(
     import uvicorn
 
     settings = load_settings()
+    refusal = open_bind_refusal(settings, host)
+    if refusal is not None:
+        raise fail(refusal, code=2)
     with metrics_dir(workers):
         uvicorn.run(
             "app.main:create_app",

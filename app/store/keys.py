@@ -9,6 +9,7 @@ VERSIONS = f"{PREFIX}:versions"
 BUILDING = f"{PREFIX}:building"
 MERCHANDISING = f"{PREFIX}:merchandising"
 DECLINES = f"{PREFIX}:declines"  # declined upgrade offers, scored by when
+RATE_LIMITS = f"{PREFIX}:limits"  # prefix of the rate limiter's counters, per key and scope
 
 # Entry names inside one version. One key per antecedent spreads rules over cluster slots.
 META = "meta"

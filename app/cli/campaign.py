@@ -25,7 +25,7 @@ from app.jobs.catalog import read_catalog
 from app.jobs.history import read_history
 from app.mining.sequences import SequenceParams, mine_follow_ups
 from app.mining.thresholds import InvalidThresholds, exact_fraction
-from app.serving.snapshot import ProductFacts
+from app.published.snapshot import ProductFacts
 
 FORMATS = ("csv", "jsonl")
 REACTIVATION_COLUMNS = (

@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.cli.common import console, fail, load_settings, out, run_with_store
 from app.db.models import RuleBuild
-from app.jobs.rebuild import ExitCode, RebuildOptions, RebuildResult, rebuild
+from app.jobs.outcome import ExitCode, RebuildResult
+from app.jobs.rebuild import RebuildOptions, rebuild
 from app.jobs.retry import DatabaseRetry
 from app.settings import Settings
 from app.store.base import RuleStore, StoreError, UnknownVersion

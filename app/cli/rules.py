@@ -12,10 +12,9 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.cli.common import console, fail, load_settings, out, run_with_store
-from app.serving import snapshot
+from app.published import keys, snapshot
+from app.published.snapshot import RuleHit
 from app.serving.export import FORMATS, rule_rows, write_rules
-from app.serving.snapshot import RuleHit
-from app.store import keys
 from app.store.base import RuleStore, StoreError, UnknownVersion
 
 rules_app = typer.Typer(help="Inspect the published rules.", no_args_is_help=True)

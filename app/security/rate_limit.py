@@ -13,8 +13,8 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from app import metrics
 from app.logs import get_logger
+from app.published import keys as store_keys
 from app.security.keys import InvalidKey, Scope, parse_scopes
-from app.store import keys as store_keys
 
 log = get_logger(__name__)
 

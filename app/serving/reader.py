@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from app import metrics
 from app.logs import get_logger
-from app.serving import heap, snapshot
+from app.published import keys, snapshot
+from app.published.sequences import CustomerEntry, SequenceEntry, decode_customer, decode_sequence
+from app.published.snapshot import Popular, ProductFacts, RuleHit
+from app.serving import heap
 from app.serving.guard import StoreGuard, StoreUnavailable
-from app.serving.merchandising import Merchandising, decode_merchandising
+from app.serving.merchandising import Merchandising, decode_merchandising, encode_merchandising
 from app.serving.recommend import Assortment, MerchIndex
-from app.serving.snapshot import Popular, ProductFacts, RuleHit
-from app.store import keys
 from app.store.base import RuleStore
 
 log = get_logger(__name__)
@@ -89,6 +90,29 @@ class RuleReader:
     def use_merchandising(self, merch: Merchandising) -> None:
         self.merchandising = merch
         self.merch_index = MerchIndex.of(merch)
+
+    async def replace_merchandising(self, merch: Merchandising) -> None:
+        """Store the shop's rules for every process, then use them here at once."""
+        await self.guard.call(
+            self.store.put_flag(keys.MERCHANDISING, encode_merchandising(merch), 0)
+        )
+        self.use_merchandising(merch)
+
+    async def customer(self, loaded: LoadedVersion, customer_id: str) -> CustomerEntry | None:
+        """The customer's published purchases, in one store round trip; None when unknown."""
+        [raw] = await self._fetch(loaded, [keys.customer_purchases(customer_id)])
+        return None if raw is None else decode_customer(raw)
+
+    async def sequences(
+        self, loaded: LoadedVersion, skus: Sequence[str]
+    ) -> dict[str, SequenceEntry]:
+        """What follows each of `skus`, in one store round trip; SKUs without any are left out."""
+        raw = await self._fetch(loaded, [keys.sequence_rules(sku) for sku in skus])
+        return {sku: decode_sequence(value) for sku, value in zip(skus, raw, strict=True) if value}
+
+    def _fetch(self, loaded: LoadedVersion, names: Sequence[str]) -> Awaitable[list[bytes | None]]:
+        """A request's store round trip, under the deadline and circuit breaker."""
+        return self.guard.call(self.store.fetch(loaded.version, names))
 
     async def poll_forever(self, interval: float) -> None:
         while True:

@@ -23,9 +23,9 @@ from itertools import combinations
 from operator import attrgetter
 from typing import NamedTuple
 
+from app.published import keys
+from app.published.snapshot import Popular, ProductFacts, RuleHit
 from app.serving.merchandising import Action, Merchandising, MerchRule
-from app.serving.snapshot import Popular, ProductFacts, RuleHit
-from app.store import keys
 
 MAX_PAIR_ITEMS = 12  # pairs grow quadratically: big carts pair their first 12 known items
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -55,7 +56,7 @@ async def test_one_keys_burst_never_limits_another_key(
 
 async def test_workers_share_the_count_through_redis(shop: Shop, tmp_path: Path) -> None:
     secret = fresh_secret()
-    settings = {"api_keys": [secret], "rate_limit": "4/minute"}
+    settings: dict[str, Any] = {"api_keys": [secret], "rate_limit": "4/minute"}
     async with shop.app(tmp_path, **settings) as first, shop.app(tmp_path, **settings) as second:
         answers = [(await recommend(app, secret)).status_code for app in (first, second) * 2]
         over = await recommend(first, secret)
@@ -65,7 +66,7 @@ async def test_workers_share_the_count_through_redis(shop: Shop, tmp_path: Path)
 
 async def test_a_scope_may_have_a_tighter_limit_of_its_own(shop: Shop, tmp_path: Path) -> None:
     secret = fresh_secret()
-    settings = {
+    settings: dict[str, Any] = {
         "api_keys": [f"recommend+customer:{secret}"],
         "rate_limit": "50/minute;customer=2/minute",
     }

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from app.security import keys
 from app.security.keys import InvalidKey, KeyRing, Scope, parse_entry, parse_keys_file
 from app.security.protected import is_loopback, open_bind_refusal
 from app.security.rate_limit import parse_rate_limit
@@ -23,12 +22,12 @@ def hashed_line(scopes: str, secret: str) -> str:
 
 
 def test_a_bare_secret_may_only_recommend() -> None:
-    assert parse_entry(SECRET).scopes == {Scope.RECOMMEND}
+    assert parse_entry(SECRET).scopes == frozenset({Scope.RECOMMEND})
 
 
 def test_scopes_are_joined_with_plus() -> None:
     key = parse_entry(f"customer+metrics:{SECRET}")
-    assert key.scopes == {Scope.CUSTOMER, Scope.METRICS}
+    assert key.scopes == frozenset({Scope.CUSTOMER, Scope.METRICS})
 
 
 @pytest.mark.parametrize(
@@ -50,8 +49,8 @@ def test_a_bad_entry_is_refused_without_repeating_its_secret(entry: str, complai
 
 def test_the_ring_finds_the_scopes_of_a_secret_and_nothing_for_a_stranger() -> None:
     ring = KeyRing([parse_entry(SECRET), parse_entry(f"admin:{OTHER}")])
-    assert ring.scopes_for(SECRET) == {Scope.RECOMMEND}
-    assert ring.scopes_for(OTHER.encode()) == {Scope.ADMIN}
+    assert ring.scopes_for(SECRET) == frozenset({Scope.RECOMMEND})
+    assert ring.scopes_for(OTHER.encode()) == frozenset({Scope.ADMIN})
     assert ring.scopes_for("not-a-key-at-all-0000") is None
     assert ring.scopes_for("") is None
 
@@ -66,7 +65,7 @@ def test_a_lookup_compares_against_every_key_even_after_a_match(
         calls.append(1)
         return compare(a, b)
 
-    monkeypatch.setattr(keys.hmac, "compare_digest", counting)
+    monkeypatch.setattr(hmac, "compare_digest", counting)
     ring = KeyRing([parse_entry(f"{n:02d}-" + SECRET) for n in range(5)])
     assert ring.scopes_for("00-" + SECRET) is not None  # the first key matches
     assert len(calls) == 5
@@ -87,8 +86,8 @@ def test_a_keys_file_holds_hashed_secrets_comments_and_blank_lines() -> None:
     ]
     text = "\n".join(lines) + "\n"
     ring = KeyRing(parse_keys_file(text))
-    assert ring.scopes_for(SECRET) == {Scope.RECOMMEND, Scope.CUSTOMER}
-    assert ring.scopes_for(OTHER) == {Scope.METRICS}
+    assert ring.scopes_for(SECRET) == frozenset({Scope.RECOMMEND, Scope.CUSTOMER})
+    assert ring.scopes_for(OTHER) == frozenset({Scope.METRICS})
 
 
 @pytest.mark.parametrize(
@@ -127,7 +126,7 @@ def test_other_hosts_are_not_loopback(host: str) -> None:
 
 
 def test_protected_mode_refuses_an_open_api_on_a_public_address(tmp_path: Path) -> None:
-    open_api = Settings(_env_file=None)  # type: ignore[call-arg]
+    open_api = Settings(_env_file=None)
     refusal = open_bind_refusal(open_api, "0.0.0.0")
     assert refusal is not None and "CARTLIFT_API_KEYS" in refusal
     assert open_bind_refusal(open_api, "127.0.0.1") is None

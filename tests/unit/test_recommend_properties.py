@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.published.snapshot import Popular, ProductFacts, RuleHit
 from app.serving.merchandising import Action, Merchandising, MerchRule
 from app.serving.recommend import Answer, Assortment, Policy, Query, RankBy, rank, rule_sources
-from app.serving.snapshot import Popular, ProductFacts, RuleHit
 
 SKUS = [f"sku-{n}" for n in range(10)]
 CATEGORIES = ["a", "b", "c", ""]

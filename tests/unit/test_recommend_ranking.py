@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 import pytest
 
+from app.published import keys
+from app.published.snapshot import Popular, ProductFacts, RuleHit
 from app.serving.merchandising import Action, Merchandising, MerchRule
 from app.serving.recommend import (
     MAX_PAIR_ITEMS,
@@ -19,8 +21,6 @@ from app.serving.recommend import (
     rule_sources,
     upgrade_families,
 )
-from app.serving.snapshot import Popular, ProductFacts, RuleHit
-from app.store import keys
 
 
 def product(

@@ -14,12 +14,12 @@ from app import metrics
 from app.api import admin, health, next_sale, recommend, upgrade_offers
 from app.api.deps import Resources
 from app.api.errors import install_error_handlers
+from app.api.gate import Gate, Security
+from app.api.security_docs import document_security
 from app.db.engine import make_engine
 from app.logs import configure_logging, get_logger
 from app.middleware import RequestContext
 from app.published import keys
-from app.security.gate import Gate, Security
-from app.security.openapi import document_security
 from app.serving.cooldowns import Cooldowns
 from app.serving.guard import CircuitBreaker, StoreGuard
 from app.serving.reader import RuleReader

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.api.errors import ProblemError
-from app.security.gate import Security
+from app.api.gate import Security
 from app.security.keys import KeyRing
 from app.serving.cooldowns import Cooldowns
 from app.serving.reader import LoadedVersion, RuleReader

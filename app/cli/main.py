@@ -47,7 +47,7 @@ def serve(
     import uvicorn
 
     settings = load_settings()
-    refusal = open_bind_refusal(settings, host)
+    refusal = open_bind_refusal(host, settings.keys_configured, settings.open_api)
     if refusal is not None:
         raise fail(refusal, code=2)
     with metrics_dir(workers):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 
-from app.settings import Settings
-
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
@@ -18,9 +16,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def open_bind_refusal(settings: Settings, host: str) -> str | None:
+def open_bind_refusal(host: str, keys_configured: bool, open_api: bool) -> str | None:
     """Why serving on `host` is refused, or None when it is allowed."""
-    if settings.keys_configured or settings.open_api or is_loopback(host):
+    if keys_configured or open_api or is_loopback(host):
         return None
     return (
         f"refusing to serve on {host} without API keys: set CARTLIFT_API_KEYS "

@@ -126,12 +126,16 @@ def test_other_hosts_are_not_loopback(host: str) -> None:
 
 
 def test_protected_mode_refuses_an_open_api_on_a_public_address(tmp_path: Path) -> None:
-    open_api = Settings(_env_file=None)
-    refusal = open_bind_refusal(open_api, "0.0.0.0")
-    assert refusal is not None and "CARTLIFT_API_KEYS" in refusal
-    assert open_bind_refusal(open_api, "127.0.0.1") is None
-    assert open_bind_refusal(Settings(open_api=True), "0.0.0.0") is None
-    assert open_bind_refusal(Settings(api_keys=[SECRET]), "0.0.0.0") is None
+    def refusal(settings: Settings, host: str = "0.0.0.0") -> str | None:
+        return open_bind_refusal(host, settings.keys_configured, settings.open_api)
+
+    no_keys = Settings(_env_file=None)
+    refused = refusal(no_keys)
+    assert refused is not None and "CARTLIFT_API_KEYS" in refused
+    assert refusal(no_keys, "127.0.0.1") is None
+    assert refusal(Settings(open_api=True)) is None
+    assert refusal(Settings(api_keys=[SECRET])) is None
+    assert refusal(Settings(admin_api_key=SECRET)) is None
     keys_file = tmp_path / "keys"
     keys_file.write_text("")
-    assert open_bind_refusal(Settings(api_keys_file=keys_file), "0.0.0.0") is None
+    assert refusal(Settings(api_keys_file=keys_file)) is None

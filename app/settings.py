@@ -10,11 +10,11 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.paths import DEFAULT_VAR_DIR
 from app.security.keys import check_secret, parse_entry, split_entries
 from app.security.keys_file import read_keys_file
 from app.security.rate_limit import parse_rate_limit
 
-DEFAULT_VAR_DIR = Path("var")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 

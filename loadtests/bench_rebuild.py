@@ -33,8 +33,8 @@ from redis import Redis
 
 from app.db.engine import make_engine
 from app.demo.synthetic import sku_name
-from app.jobs.catalog import read_catalog
-from app.jobs.reader import compact_codes, read_lines
+from app.jobs.products import read_catalog
+from app.jobs.sources import compact_codes, read_lines
 from app.mining.baskets import encode_baskets
 from app.mining.rules import mine_rules, thresholds_from
 

@@ -61,9 +61,12 @@ class History:
         known = self.order_customer[self.line_order] != GUEST
         orders = self.line_order[known]
         return Purchases(
-            self.order_customer[orders], orders, self.order_at[orders],
-            self.line_item[known], self.n_items,
-        )  # fmt: skip
+            self.order_customer[orders],
+            orders,
+            self.order_at[orders],
+            self.line_item[known],
+            self.n_items,
+        )
 
     def last_purchases(self) -> tuple[Int64s, Int64s, Int64s]:
         """(customer, item, day) of each customer's latest purchase of each item they bought,

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.api.errors import ProblemError
+from app.api.errors import unavailable
 from app.api.gate import Security
 from app.security.keys import KeyRing
 from app.serving.cooldowns import Cooldowns
+from app.serving.plans import PlanCatalogCache
 from app.serving.reader import LoadedVersion, RuleReader
 from app.settings import Settings
 
@@ -25,11 +26,18 @@ class Resources:
     engine: AsyncEngine
     cooldowns: Cooldowns
     security: Security
+    # Decoded once per version, then shared by every request of this process.
+    plan_catalogs: PlanCatalogCache = field(default_factory=PlanCatalogCache)
 
 
 # Dependencies are `async def` although they never await: FastAPI runs plain `def` ones in
 # the thread pool, and four thread hops per request cost more than the whole ranking.
 async def get_resources(request: Request) -> Resources:
+    return resources_of(request)
+
+
+def resources_of(request: Request) -> Resources:
+    """The lifespan's resources, typed: the one place that reads them off the app."""
     resources: Resources = request.app.state.resources
     return resources
 
@@ -44,16 +52,19 @@ async def get_reader(resources: ResourcesDep) -> RuleReader:
 ReaderDep = Annotated[RuleReader, Depends(get_reader)]
 
 
+async def get_settings(resources: ResourcesDep) -> Settings:
+    return resources.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
 async def require_version(reader: ReaderDep, resources: ResourcesDep) -> LoadedVersion:
     """The held rule version, or 503 when this process has never loaded one."""
     if reader.loaded is None:
-        raise ProblemError(
-            503,
-            "rules-unavailable",
-            "Rules unavailable",
-            reader.last_error or "no rule version loaded yet",
-            {"Retry-After": str(resources.settings.retry_after_seconds)},
-        )
+        detail = reader.last_error or "no rule version loaded yet"
+        seconds = resources.settings.retry_after_seconds
+        raise unavailable(seconds, detail, "rules-unavailable", "Rules unavailable")
     return reader.loaded
 
 
@@ -90,7 +101,7 @@ class Serving:
 
 async def serving_context(request: Request) -> Serving:
     """The held version (503 without one); the key was checked before the body was read."""
-    resources: Resources = request.app.state.resources
+    resources = resources_of(request)
     return Serving(resources, await require_version(resources.reader, resources))
 
 

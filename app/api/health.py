@@ -7,7 +7,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from app import metrics
-from app.api.deps import ReaderDep, ResourcesDep
+from app.api.deps import ReaderDep, SettingsDep
+from app.api.errors import retry_after
 
 router = APIRouter(tags=["ops"])
 
@@ -34,15 +35,15 @@ async def healthz() -> Health:
     response_model=Readiness,
     responses={503: {"model": Readiness, "description": "No version loaded yet, with the reason"}},
 )
-async def readyz(reader: ReaderDep, resources: ResourcesDep) -> Readiness | JSONResponse:
+async def readyz(reader: ReaderDep, settings: SettingsDep) -> Readiness | JSONResponse:
     # Only state the process holds, no store call: a probe must answer at once even when
     # the store hangs, and a store outage must not pull every replica out of a Service
     # while each still answers from the version it holds. The poller keeps the state fresh.
     loaded, problem = reader.loaded, reader.last_error
     if loaded is None:
         body = Readiness(status="unavailable", reason=problem or "no rule version loaded yet")
-        retry = {"Retry-After": str(resources.settings.retry_after_seconds)}
-        return JSONResponse(body.model_dump(), status_code=503, headers=retry)
+        headers = retry_after(settings.retry_after_seconds)
+        return JSONResponse(body.model_dump(), status_code=503, headers=headers)
     return Readiness(
         status="ready", version=loaded.version, degraded=problem is not None, reason=problem
     )

@@ -6,19 +6,19 @@ import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import orjson
 import typer
-from rich.table import Table
 
 from app.cli.common import fail, load_settings, out, run
 from app.cli.jobs import parse_decimal
-from app.db.engine import make_engine
-from app.evaluation.offline import Evaluation, NothingToEvaluate, evaluate
-from app.jobs.rebuild import RebuildOptions
-from app.serving.recommend import Policy
-from app.settings import Settings
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from app.evaluation.offline import Evaluation
+    from app.jobs.rebuild import RebuildOptions
+    from app.settings import Settings
 
 
 def evaluate_command(
@@ -39,6 +39,11 @@ def evaluate_command(
 
     The rules are mined in memory with the rebuild's thresholds; nothing is published.
     """
+    import orjson
+
+    from app.evaluation.offline import NothingToEvaluate
+    from app.jobs.rebuild import RebuildOptions
+
     settings = load_settings()
     try:
         split_at = _moment(split_date)
@@ -76,6 +81,10 @@ def _moment(text: str) -> datetime:
 async def _evaluate(
     settings: Settings, split_at: datetime, k: int, options: RebuildOptions, seed: int
 ) -> Evaluation:
+    from app.db.engine import make_engine
+    from app.evaluation.offline import evaluate
+    from app.serving.recommend import Policy
+
     engine = make_engine(settings.database_url)
     policy = Policy(settings.max_per_category, settings.upsell_max_price_step)
     try:
@@ -97,6 +106,8 @@ def as_dict(result: Evaluation) -> dict[str, Any]:
 
 
 def table(result: Evaluation) -> Table:
+    from rich.table import Table
+
     view = Table("model", f"hit rate@{result.k}", f"MRR@{result.k}", "coverage", "cases")
     for score in result.scores:
         view.add_row(

@@ -19,8 +19,8 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.analytics.history import History
-from app.jobs.history import read_history
 from app.jobs.section_context import Entry, SectionContext
+from app.jobs.sources import read_history
 from app.mining.runs import run_starts
 from app.mining.sequences import (
     Replenishment,
@@ -105,11 +105,17 @@ def sequence_entries(
     """One entry per SKU that has follow-ups or is a consumable, sorted by SKU."""
     follow_ups: dict[str, list[FollowUp]] = {}
     rows = zip(
-        table.antecedent.tolist(), table.consequent.tolist(), table.count.tolist(),
-        table.support.tolist(), table.confidence.tolist(), table.lift.tolist(),
-        table.delays.median.tolist(), table.delays.q1.tolist(), table.delays.q3.tolist(),
+        table.antecedent.tolist(),
+        table.consequent.tolist(),
+        table.count.tolist(),
+        table.support.tolist(),
+        table.confidence.tolist(),
+        table.lift.tolist(),
+        table.delays.median.tolist(),
+        table.delays.q1.tolist(),
+        table.delays.q3.tolist(),
         strict=True,
-    )  # fmt: skip
+    )
     for a, b, count, support, confidence, lift, median, q1, q3 in rows:
         follow_ups.setdefault(skus[a], []).append(
             FollowUp(skus[b], count, support, confidence, lift, median, q1, q3)
@@ -117,11 +123,15 @@ def sequence_entries(
     refill = {
         skus[item]: Refill(median, q1, q3, repeaters, share)
         for item, median, q1, q3, repeaters, share in zip(
-            refills.item.tolist(), refills.delays.median.tolist(), refills.delays.q1.tolist(),
-            refills.delays.q3.tolist(), refills.repeaters.tolist(), refills.repeat_share.tolist(),
+            refills.item.tolist(),
+            refills.delays.median.tolist(),
+            refills.delays.q1.tolist(),
+            refills.delays.q3.tolist(),
+            refills.repeaters.tolist(),
+            refills.repeat_share.tolist(),
             strict=True,
         )
-    }  # fmt: skip
+    }
     return {
         sku: SequenceEntry(window_days, tuple(follow_ups.get(sku, ())), refill.get(sku))
         for sku in sorted(set(follow_ups) | set(refill))

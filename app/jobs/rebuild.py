@@ -12,17 +12,17 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.jobs import audit
-from app.jobs.catalog import read_catalog
 from app.jobs.entries import Entries, VersionEntries, build_entries
 from app.jobs.lock import LockHeld, rebuild_lock
 from app.jobs.outcome import ExitCode as ExitCode
 from app.jobs.outcome import RebuildResult as RebuildResult
+from app.jobs.products import read_catalog
 from app.jobs.progress import Reporter, Silent
 from app.jobs.publish import PUBLISH_BATCH, publish_version
-from app.jobs.reader import SCOPES, compact_codes, read_lines
 from app.jobs.retry import DatabaseRetry, DatabaseUnreachable, with_retry
 from app.jobs.section_context import SectionContext
 from app.jobs.sections import SECTIONS
+from app.jobs.sources import SCOPES, compact_codes, read_lines
 from app.logs import get_logger
 from app.mining.baskets import BasketMatrix, encode_baskets
 from app.mining.rules import Thresholds, item_counts, mine_rules, thresholds_from

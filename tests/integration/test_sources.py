@@ -7,7 +7,9 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.jobs.sources import read_history, read_lines
+from app.jobs.rebuild import basket_ids
+from app.jobs.sources import compact_codes, read_history, read_lines
+from app.mining.baskets import encode_baskets
 from tests.integration.test_campaign import day, import_shop
 
 # (order, customer, day, sku): a guest order on day 3, alice on days 0 and 7, bob on day 7.
@@ -59,3 +61,20 @@ async def test_history_window_starts_at_since_on_every_database(
     assert (recent.n_orders, len(recent.line_item)) == (3, 4)
     assert recent.line_amount.tolist() == [10.0] * 4
     assert not everything.line_amount.any()
+
+
+async def test_the_rebuild_baskets_from_the_history_are_those_of_the_lines(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """The rebuild reads the history once for rules and sections: its baskets must be the
+    very matrix the basket lines give, guest orders and windows included."""
+    await import_shop(engine, tmp_path, [f"{o},{c},{day(n)},{s},1,10\n" for o, c, n, s in ORDERS])
+    for scope, since in (("order", None), ("customer", None), ("customer", 3), ("order", 3)):
+        start = None if since is None else moment(since)
+        lines = await read_lines(engine, scope, start)
+        _, codes = compact_codes(lines.product_ids)
+        expected = encode_baskets(lines.basket_ids, codes, int(codes.max()) + 1)
+        history = await read_history(engine, start, amounts=False)
+        found = encode_baskets(basket_ids(history, scope), history.line_item, history.n_items)
+        assert found.toarray().tolist() == expected.toarray().tolist(), (scope, since)
+        assert history.n_orders == lines.orders

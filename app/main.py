@@ -28,6 +28,7 @@ from app.store.factory import store_for_requests
 
 log = get_logger(__name__)
 KEYS_FILE_POLL = 1.0  # seconds between looks at CARTLIFT_API_KEYS_FILE
+STARTUP_STORE_DEADLINE = 2.0  # seconds for the first pointer read; loading has its own
 _ROUTE_MODULES = (recommend, upgrade_offers, next_sale, merchandising, health)
 _NO_TELEMETRY: TelemetryConfig = {
     "tracing": False,
@@ -47,7 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = _open_resources(settings, security)
         app.state.resources = resources
-        await resources.reader.refresh()
+        # Off the request path: a busy host must not start empty for want of 50 ms.
+        await resources.reader.refresh(deadline=STARTUP_STORE_DEADLINE)
         await resources.cooldowns.sync()
         interval = settings.version_poll_seconds
         pollers = [

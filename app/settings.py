@@ -23,12 +23,16 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CARTLIFT_", env_file=".env", extra="ignore")
 
+    # Never in a repr (they may carry a password); logs and errors redact them too.
     database_url: str = Field(
+        repr=False,
         default=f"sqlite+aiosqlite:///{DEFAULT_VAR_DIR}/cartlift.db",
         description="SQLAlchemy async URL: postgresql+asyncpg://... or sqlite+aiosqlite:///...",
     )
     redis_url: str | None = Field(
-        default=None, description="Redis URL for the rule store; unset = file snapshots."
+        repr=False,
+        default=None,
+        description="Redis URL for the rule store; unset = file snapshots.",
     )
     snapshot_dir: Path = Field(
         default=DEFAULT_VAR_DIR / "rules",

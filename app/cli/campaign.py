@@ -14,6 +14,7 @@ import typer
 
 from app.cli.common import HELP_MARKUP, console, fail, load_settings, run
 from app.cli.jobs import parse_window
+from app.security.spreadsheet import inert
 
 if TYPE_CHECKING:
     from app.analytics.history import History
@@ -183,4 +184,6 @@ def write_rows(
 
 
 def _text(value: object) -> object:
-    return value.isoformat() if isinstance(value, date) else value
+    if isinstance(value, date):
+        return value.isoformat()
+    return inert(value) if isinstance(value, str) else value

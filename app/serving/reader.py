@@ -59,18 +59,18 @@ class RuleReader:
         self._cache: dict[tuple[int, str], list[RuleHit]] = {}
         self._refreshing = asyncio.Lock()
 
-    async def refresh(self) -> None:
+    async def refresh(self, deadline: float | None = None) -> None:
         """Follow the `current` pointer; keep serving the held version when the store fails.
 
-        The poller and readiness probes both call this; the lock makes a probe that arrives
-        during a load wait for it instead of decoding the same version a second time.
+        The lock keeps two callers from decoding the same version twice. `deadline` (seconds)
+        replaces the request deadline for the pointer read, e.g. at start on a busy host.
         """
         async with self._refreshing:
-            await self._refresh()
+            await self._refresh(deadline)
 
-    async def _refresh(self) -> None:
+    async def _refresh(self, deadline: float | None) -> None:
         try:
-            version = await self.guard.call(self.store.current_version())
+            version = await self.guard.call(self.store.current_version(), deadline=deadline)
             if version is not None and (self.loaded is None or self.loaded.version != version):
                 self.loaded = await self._load(version)
                 heap.settle()

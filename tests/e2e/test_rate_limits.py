@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +15,7 @@ import pytest
 
 from app.demo.shop import DemoFiles
 from tests.e2e.test_recommend import Shop, cart, demo_shop
+from tests.e2e.test_recommend_failures import FAST, private_redis
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +84,21 @@ async def test_a_scope_may_have_a_tighter_limit_of_its_own(shop: Shop, tmp_path:
     assert [s.status_code for s in sales[:2]] == [200, 200]
     assert_limited(sales[2])
     assert carts == [200] * 5
+
+
+async def test_a_frozen_counter_lets_requests_through_in_time(shop: Shop, tmp_path: Path) -> None:
+    secret = fresh_secret()
+    with private_redis() as (url, process):
+        await shop.publish(url)
+        settings: dict[str, Any] = {"api_keys": [secret], "rate_limit": "1000/minute"}
+        async with shop.app(tmp_path, redis_url=url, **FAST, **settings) as client:
+            assert (await recommend(client, secret)).status_code == 200
+            os.kill(process.pid, signal.SIGSTOP)
+            try:
+                started = time.monotonic()
+                frozen = await recommend(client, secret)
+                elapsed = time.monotonic() - started
+            finally:
+                os.kill(process.pid, signal.SIGCONT)
+    assert frozen.status_code == 200  # from the rules held in memory, unlimited meanwhile
+    assert elapsed < 1.0

@@ -156,3 +156,12 @@ def test_serve_refuses_a_public_address_without_keys(env: pytest.MonkeyPatch, ho
     result = CliRunner().invoke(cli, ["serve", "--host", host, "--port", "1"])
     assert result.exit_code == 2
     assert "CARTLIFT_API_KEYS" in result.stderr and "CARTLIFT_OPEN_API" in result.stderr
+
+
+def test_database_and_redis_urls_never_appear_in_a_repr(env: pytest.MonkeyPatch) -> None:
+    env.setenv("CARTLIFT_DATABASE_URL", "postgresql+asyncpg://shop:hunter2@db.internal:5432/shop")
+    env.setenv("CARTLIFT_REDIS_URL", "redis://:hunter3@cache.internal:6379/0")
+    shown = repr(read_settings()) + str(read_settings())
+    assert not [
+        part for part in ("hunter2", "hunter3", "db.internal", "cache.internal") if part in shown
+    ]

@@ -281,8 +281,8 @@ def _get(url: str) -> bytes:
 
 
 def _post(url: str, body: dict[str, Any]) -> int:
-    request = urllib.request.Request(url, json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    headers = {"Content-Type": "application/json", "X-API-Key": BENCH_KEY}
+    request = urllib.request.Request(url, json.dumps(body).encode(), method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             status: int = response.status

@@ -1,7 +1,12 @@
 # syntax=docker/dockerfile:1.7
 # cartlift: one image for the API (default command), the nightly `cartlift rebuild` and the CLI.
 #   docker build -t cartlift .
-#   docker run -p 8000:8000 -e CARTLIFT_DATABASE_URL=... -e CARTLIFT_REDIS_URL=... cartlift
+#   docker run -p 8000:8000 -e CARTLIFT_DATABASE_URL=... -e CARTLIFT_REDIS_URL=... \
+#       -e CARTLIFT_API_KEYS="$(cat shop-keys)" cartlift
+# The server listens on 0.0.0.0, so it refuses to start without keys (protected mode): pass
+# CARTLIFT_API_KEYS from a secret, or mount a keys file of hashed secrets, e.g.
+#   docker run --mount type=bind,src=$PWD/keys.txt,dst=/run/secrets/cartlift-keys,ro \
+#       -e CARTLIFT_API_KEYS_FILE=/run/secrets/cartlift-keys ... cartlift
 
 ARG PYTHON_VERSION=3.11
 ARG UV_VERSION=0.13.9

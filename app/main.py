@@ -14,6 +14,8 @@ from app import metrics
 from app.api import events, health, merchandising, next_sale, recommend, upgrade_offers
 from app.api.deps import Resources
 from app.api.errors import install_error_handlers
+from app.api.gate import Gate, Security
+from app.api.security_docs import document_security
 from app.console import close_console, install_console
 from app.events.assign import Holdout
 from app.events.exposures import ExposureRecorder
@@ -28,6 +30,7 @@ from app.settings import Settings, get_settings
 from app.store.factory import store_for_requests
 
 log = get_logger(__name__)
+KEYS_FILE_POLL = 1.0  # seconds between looks at CARTLIFT_API_KEYS_FILE
 _ROUTE_MODULES = (recommend, upgrade_offers, next_sale, events, merchandising, health)
 _NO_TELEMETRY: TelemetryConfig = {
     "tracing": False,
@@ -41,10 +44,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The service; without settings, reads CARTLIFT_* (InvalidSettings names a bad one)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    security = Security.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        resources = _open_resources(settings)
+        resources = _open_resources(settings, security)
         app.state.resources = resources
         await resources.reader.refresh(deadline=FIRST_LOOK_SECONDS)
         await resources.cooldowns.sync()
@@ -56,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.events_drain_in_serve:
             pollers.append(asyncio.create_task(_drain_in_process(resources.event_log, settings)))
         resources.exposures.start()
+        if security.watcher is not None:
+            pollers.append(asyncio.create_task(security.watcher.poll_forever(KEYS_FILE_POLL)))
         _warn_if_open(settings)
         log.info("started", rules_version=_version(resources), store=_store_kind(settings))
         try:
@@ -85,11 +91,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     install_console(app)
+    # Added first, so it runs inside RequestContext: a refused request still gets its id.
+    app.add_middleware(Gate, security=security)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
+    document_security(app)
     return app
 
 
-def _open_resources(settings: Settings) -> Resources:
+def _open_resources(settings: Settings, security: Security) -> Resources:
     guard = StoreGuard(
         settings.store_timeout_ms / 1000,
         CircuitBreaker(settings.breaker_failures, settings.breaker_reset_seconds),
@@ -113,6 +122,7 @@ def _open_resources(settings: Settings) -> Resources:
         event_log=event_log,
         exposures=ExposureRecorder(event_log, settings.exposure_flush_ms),
         holdout=Holdout(settings.holdout_percent, settings.holdout_salt, settings.holdout_arm),
+        security=security,
     )
 
 
@@ -132,8 +142,8 @@ async def _drain_in_process(event_log: EventLog, settings: Settings) -> None:
 
 
 def _warn_if_open(settings: Settings) -> None:
-    if not settings.api_keys:
-        log.warning("no_api_keys", detail="CARTLIFT_API_KEYS is empty: the API is open to anyone")
+    if not settings.keys_configured:
+        log.warning("no_api_keys", detail="no CARTLIFT_API_KEYS: the API is open to anyone")
 
 
 def _version(resources: Resources) -> int | None:

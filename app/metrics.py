@@ -73,6 +73,15 @@ DRAIN_LAG = Gauge(
 ATTRIBUTED_REVENUE = Counter(
     "cartlift_attributed_revenue_total", "Revenue of drained purchase lines whose SKU was shown"
 )
+AUTH_REJECTED = Counter(
+    "cartlift_auth_rejected_total", "Requests refused for their key", ["reason"]
+)  # reason: missing, unknown, scope, admin_disabled
+RATE_LIMITED = Counter(
+    "cartlift_rate_limited_total", "Requests answered 429, by the scope they asked for", ["scope"]
+)
+RATE_LIMIT_ERRORS = Counter(
+    "cartlift_rate_limit_errors_total", "Requests let through because the counter did not answer"
+)
 
 
 def multiprocess_dir() -> Path | None:

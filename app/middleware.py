@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import re
 import secrets
 import time
 
@@ -17,6 +18,8 @@ from app import metrics
 from app.api.errors import body_too_large, body_too_large_detail
 
 REQUEST_ID_HEADER = b"x-request-id"
+# A caller's id is echoed in a header and in every log line: 1-64 of these characters only.
+VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
 
 
 class RequestContext:
@@ -113,13 +116,12 @@ def _limited(receive: Receive, limit: int) -> Receive:
 
 
 def _read_headers(scope: Scope) -> tuple[str | None, int | None]:
-    """The caller's request id (when printable) and the declared body length, in one pass."""
+    """The caller's request id (when well formed) and the declared body length, in one pass."""
     request_id: str | None = None
     length: int | None = None
     for name, value in scope.get("headers", []):
-        if name == REQUEST_ID_HEADER:
-            text = value.decode("latin-1")[:64]
-            request_id = text if text.isprintable() else None
+        if name == REQUEST_ID_HEADER:  # anything else gets an id of our own
+            request_id = value.decode("ascii") if VALID_REQUEST_ID.fullmatch(value) else None
         elif name == b"content-length" and value.isdigit():
             length = int(value)
     return request_id, length

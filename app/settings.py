@@ -11,6 +11,9 @@ from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.paths import DEFAULT_VAR_DIR
+from app.security.keys import check_secret, parse_entry, split_entries
+from app.security.keys_file import read_keys_file
+from app.security.rate_limit import parse_rate_limit
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -20,12 +23,16 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CARTLIFT_", env_file=".env", extra="ignore")
 
+    # Never in a repr (they may carry a password); logs and errors redact them too.
     database_url: str = Field(
+        repr=False,
         default=f"sqlite+aiosqlite:///{DEFAULT_VAR_DIR}/cartlift.db",
         description="SQLAlchemy async URL: postgresql+asyncpg://... or sqlite+aiosqlite:///...",
     )
     redis_url: str | None = Field(
-        default=None, description="Redis URL for the rule store; unset = file snapshots."
+        repr=False,
+        default=None,
+        description="Redis URL for the rule store; unset = file snapshots.",
     )
     redis_cluster: bool = Field(
         default=False,
@@ -37,10 +44,26 @@ class Settings(BaseSettings):
     )
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
-        description="Comma-separated keys accepted in X-API-Key; empty = the API is open.",
+        description="Comma-separated `SCOPES:SECRET` entries (scopes recommend, customer, events, "
+        "admin, metrics joined with +; a bare SECRET may recommend); secrets of 16+ characters. "
+        "Unset with no other keys: the API is open, on loopback only.",
     )
     admin_api_key: SecretStr | None = Field(
-        default=None, description="Key for the /admin endpoints; unset = admin disabled."
+        default=None, description="Shorthand for one `admin` key (16+ characters)."
+    )
+    api_keys_file: Path | None = Field(
+        default=None,
+        description="File of `SCOPES:sha256:HEX` lines (hashed secrets), reread when it changes: "
+        "rotate keys without a restart.",
+    )
+    open_api: bool = Field(
+        default=False,
+        description="Serve without keys on a non-loopback address (otherwise `serve` refuses).",
+    )
+    rate_limit: str | None = Field(
+        default=None,
+        description="Requests per key, e.g. `100/second` or `50/second;customer=5/second` "
+        "(a default, then per scope); unset = no limit. Shared through Redis when it is set.",
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL.")
     log_json: bool = Field(
@@ -155,9 +178,36 @@ class Settings(BaseSettings):
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [key.strip() for key in value.split(",") if key.strip()]
+        entries = split_entries(value) if isinstance(value, str) else value
+        if isinstance(entries, list):
+            for entry in entries:
+                parse_entry(entry.get_secret_value() if isinstance(entry, SecretStr) else entry)
+        return entries
+
+    @field_validator("admin_api_key")
+    @classmethod
+    def _long_admin_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_secret(value.get_secret_value())
         return value
+
+    @field_validator("api_keys_file")
+    @classmethod
+    def _readable_keys_file(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            read_keys_file(value)  # a broken file stops every command, as a bad key does
+        return value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _known_rate_limit(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_rate_limit(value)
+        return value
+
+    @property
+    def keys_configured(self) -> bool:
+        return bool(self.api_keys) or self.admin_api_key is not None or bool(self.api_keys_file)
 
     @property
     def is_sqlite(self) -> bool:

@@ -20,6 +20,7 @@ import csv
 import json
 import os
 import random
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -41,6 +42,7 @@ from app.db.admin import run_admin_sql
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 LUA = HERE / "post_bodies.lua"
+BENCH_KEY = f"bench-{secrets.token_hex(16)}"  # a bare secret: the recommend scope
 CARTLIFT = str(Path(sys.executable).with_name("cartlift"))
 PG_SERVER = os.environ.get(
     "CARTLIFT_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -163,7 +165,8 @@ def _env(database_url: str, redis_url: str) -> dict[str, str]:
         "CARTLIFT_DATABASE_URL": database_url,
         "CARTLIFT_REDIS_URL": redis_url,
         "CARTLIFT_LOG_LEVEL": "WARNING",
-        "CARTLIFT_API_KEYS": "",
+        # Measured as deployed: closed, every request carrying a key (the bare app gets it too).
+        "CARTLIFT_API_KEYS": BENCH_KEY,
         "CARTLIFT_HOLDOUT_PERCENT": "10",
         "PYTHONPATH": str(ROOT),
     }
@@ -296,8 +299,8 @@ def _get(url: str) -> bytes:
 
 
 def _post(url: str, body: dict[str, Any]) -> int:
-    request = urllib.request.Request(url, json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    headers = {"Content-Type": "application/json", "X-API-Key": BENCH_KEY}
+    request = urllib.request.Request(url, json.dumps(body).encode(), method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             status: int = response.status
@@ -308,7 +311,7 @@ def _post(url: str, body: dict[str, Any]) -> int:
 
 def _wrk(url: str, bodies: Path, seconds: int, args: argparse.Namespace) -> Result:
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s",
-               "--latency", "-s", str(LUA), url, "--", str(bodies)]  # fmt: skip
+               "--latency", "-s", str(LUA), url, "--", str(bodies), BENCH_KEY]  # fmt: skip
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     line = next(line for line in output.splitlines() if line.startswith("RESULT "))
     result: Result = json.loads(line.removeprefix("RESULT "))

@@ -9,6 +9,8 @@ from typing import IO, Any
 
 import orjson
 
+from app.security.spreadsheet import inert
+
 REACTIVATION_COLUMNS = (
     "customer_id", "average_ticket", "gap_to_average", "offer_sku", "antecedent_sku",
     "confidence", "lift", "propensity", "expected_value", "message",
@@ -35,4 +37,6 @@ def write_rows(
 
 
 def _text(value: object) -> object:
-    return value.isoformat() if isinstance(value, date) else value
+    if isinstance(value, date):
+        return value.isoformat()
+    return inert(value) if isinstance(value, str) else value  # no formulas in a spreadsheet

@@ -1,18 +1,18 @@
-"""Typed dependencies: the resources opened in the lifespan, and API key checks."""
+"""Typed dependencies: the resources opened in the lifespan (keys are checked in app.security)."""
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
-from app.api.errors import ProblemError, unavailable
+from app.api.errors import unavailable
+from app.api.gate import Security
 from app.events.assign import Holdout
 from app.events.exposures import ExposureRecorder
 from app.events.stream import EventLog
+from app.security.keys import KeyRing
 from app.serving.cooldowns import Cooldowns
 from app.serving.plans import PlanCatalogCache
 from app.serving.reader import LoadedVersion, RuleReader
@@ -29,13 +29,9 @@ class Resources:
     event_log: EventLog
     exposures: ExposureRecorder
     holdout: Holdout
+    security: Security
     # Decoded once per version, then shared by every request of this process.
     plan_catalogs: PlanCatalogCache = field(default_factory=PlanCatalogCache)
-    client_keys: tuple[bytes, ...] = field(init=False)
-
-    def __post_init__(self) -> None:
-        # Unwrapped once: a hot route checks the key on every request.
-        self.client_keys = tuple(key.get_secret_value().encode() for key in self.settings.api_keys)
 
 
 # Dependencies are `async def` although they never await: FastAPI runs plain `def` ones in
@@ -79,34 +75,11 @@ async def require_version(reader: ReaderDep, resources: ResourcesDep) -> LoadedV
 VersionDep = Annotated[LoadedVersion, Depends(require_version)]
 
 
-def _matches(given: str | None, expected: Sequence[bytes]) -> bool:
-    return given is not None and any(hmac.compare_digest(given.encode(), key) for key in expected)
+async def get_key_ring(resources: ResourcesDep) -> KeyRing:
+    return resources.security.ring
 
 
-async def require_client_key(
-    resources: ResourcesDep, x_api_key: Annotated[str | None, Header()] = None
-) -> None:
-    keys = resources.client_keys
-    if keys and not _matches(x_api_key, keys):
-        raise ProblemError(401, "unauthorized", "Unauthorized", "missing or unknown X-API-Key")
-
-
-async def require_admin_key(
-    resources: ResourcesDep, x_api_key: Annotated[str | None, Header()] = None
-) -> None:
-    admin = resources.settings.admin_api_key
-    if admin is None:
-        raise ProblemError(
-            403, "admin-disabled", "Admin disabled", "CARTLIFT_ADMIN_API_KEY is not set"
-        )
-    if not _matches(x_api_key, [admin.get_secret_value().encode()]):
-        raise ProblemError(
-            401, "unauthorized", "Unauthorized", "missing or unknown admin X-API-Key"
-        )
-
-
-ClientKey = Depends(require_client_key)
-AdminKey = Depends(require_admin_key)
+KeyRingDep = Annotated[KeyRing, Depends(get_key_ring)]
 
 
 @dataclass(frozen=True)
@@ -131,21 +104,9 @@ class Serving:
 
 
 async def serving_context(request: Request) -> Serving:
-    """The client key check, then the held version (401 before 503).
-
-    The key is read from the headers directly (a declared Header parameter costs a
-    validation pass per request); routes document it with `API_KEY_PARAMETER`.
-    """
+    """The held version (503 without one); the key was checked before the body was read."""
     resources = resources_of(request)
-    if resources.client_keys:  # an open API does not look at headers at all
-        await require_client_key(resources, request.headers.get("x-api-key"))
     return Serving(resources, await require_version(resources.reader, resources))
 
 
 ServingDep = Annotated[Serving, Depends(serving_context)]
-API_KEY_PARAMETER = {
-    "name": "x-api-key",
-    "in": "header",
-    "required": False,
-    "schema": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": "X-Api-Key"},
-}

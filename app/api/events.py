@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from app import metrics
-from app.api.deps import API_KEY_PARAMETER, ResourcesDep, require_client_key
+from app.api.deps import ResourcesDep
 from app.api.errors import problem_responses, unavailable
 from app.api.fields import Amount, Count
 from app.events.stream import EventLogUnavailable, Record
@@ -84,11 +84,8 @@ class Accepted(BaseModel):
     status_code=202,
     responses=problem_responses(401, 413, 422, 503),
     summary="Record clicks, add-to-carts and purchases (up to 1,000 per call)",
-    openapi_extra={"parameters": [API_KEY_PARAMETER]},
 )
 async def post_events(body: EventsRequest, request: Request, resources: ResourcesDep) -> Accepted:
-    if resources.client_keys:
-        await require_client_key(resources, request.headers.get("x-api-key"))
     problems = [issue for index, event in enumerate(body.events) for issue in _check(index, event)]
     if problems:  # one bad event refuses the batch: nothing of it reaches the log
         raise RequestValidationError(problems)

@@ -20,6 +20,7 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: str
     version: int | None = None
+    degraded: bool = False
     reason: str | None = None
 
 
@@ -30,23 +31,22 @@ async def healthz() -> Health:
 
 @router.get(
     "/readyz",
-    summary="Rules are loaded and the store answers",
+    summary="A rule version is held (200 even while the store is down: answers come from it)",
     response_model=Readiness,
-    responses={503: {"model": Readiness, "description": "Not ready, with the reason"}},
+    responses={503: {"model": Readiness, "description": "No version loaded yet, with the reason"}},
 )
 async def readyz(reader: ReaderDep, settings: SettingsDep) -> Readiness | JSONResponse:
-    # Following the pointer doubles as the store ping; the reader's lock keeps a probe from
-    # decoding a version the poller is already loading.
-    await reader.refresh()
-    if reader.loaded is None or reader.last_error:
-        body = Readiness(
-            status="unavailable",
-            version=reader.loaded.version if reader.loaded else None,
-            reason=reader.last_error or "no rule version loaded",
-        )
+    # Only state the process holds, no store call: a probe must answer at once even when
+    # the store hangs, and a store outage must not pull every replica out of a Service
+    # while each still answers from the version it holds. The poller keeps the state fresh.
+    loaded, problem = reader.loaded, reader.last_error
+    if loaded is None:
+        body = Readiness(status="unavailable", reason=problem or "no rule version loaded yet")
         headers = retry_after(settings.retry_after_seconds)
         return JSONResponse(body.model_dump(), status_code=503, headers=headers)
-    return Readiness(status="ready", version=reader.loaded.version)
+    return Readiness(
+        status="ready", version=loaded.version, degraded=problem is not None, reason=problem
+    )
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

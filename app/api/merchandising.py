@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import AdminKey, ReaderDep, SettingsDep
+from app.api.deps import ReaderDep, SettingsDep
 from app.api.errors import problem_responses, unavailable
 from app.serving.guard import StoreUnavailable
 from app.serving.merchandising import Action, Merchandising, MerchRule
 
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminKey])
+router = APIRouter(prefix="/admin", tags=["admin"])
 Sku = Annotated[str, Field(min_length=1, max_length=128)]
 
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from app import metrics
-from app.api.deps import API_KEY_PARAMETER, Resources, Serving, ServingDep
+from app.api.deps import Resources, Serving, ServingDep
 from app.api.errors import problem_responses
 from app.api.fields import iso_day
 from app.events.assign import Variant
@@ -145,7 +145,6 @@ class NextSaleResponse(BaseModel):
     "/next-sale",
     responses=problem_responses(401, 422, 503),
     summary="Next items to offer a known customer, with the day to send each",
-    openapi_extra={"parameters": [API_KEY_PARAMETER]},
 )
 async def next_sale_for_customer(
     request: Request,
@@ -179,7 +178,6 @@ async def next_sale_for_customer(
     "/next-sale",
     responses=problem_responses(401, 413, 422, 503),
     summary="Next items to offer after the given purchases, with the day to send each",
-    openapi_extra={"parameters": [API_KEY_PARAMETER]},
 )
 async def next_sale_for_purchases(
     body: NextSaleRequest, request: Request, serving: ServingDep

@@ -11,7 +11,7 @@ from fastapi import APIRouter, BackgroundTasks, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from app import metrics
-from app.api.deps import API_KEY_PARAMETER, Resources, ServingDep, serving_context
+from app.api.deps import Resources, ServingDep, serving_context
 from app.api.errors import ProblemError, problem_responses, unavailable
 from app.api.upgrade_schemas import (
     OutcomeRequest,
@@ -57,7 +57,6 @@ OfferId = Annotated[
     "/upgrade-offers",
     responses=problem_responses(401, 404, 413, 422, 503),
     summary="Plan upgrades for a customer outgrowing their plan",
-    openapi_extra={"parameters": [API_KEY_PARAMETER]},
     response_model=UpgradeOffersResponse,
 )
 async def offers_for_customer(body: UpgradeOffersRequest, request: Request) -> Response:
@@ -89,7 +88,6 @@ async def offers_for_customer(body: UpgradeOffersRequest, request: Request) -> R
     "/upgrade-offers/{offer_id}/decline",
     responses=problem_responses(401, 404, 422, 503),
     summary="The customer declined an offer: stay quiet about that plan for a while",
-    openapi_extra={"parameters": [API_KEY_PARAMETER]},
 )
 async def decline_offer(
     offer_id: OfferId,
@@ -122,7 +120,6 @@ async def decline_offer(
     "/upgrade-offers/{offer_id}/accept",
     responses=problem_responses(401, 404, 422, 503),
     summary="The customer accepted an offer",
-    openapi_extra={"parameters": [API_KEY_PARAMETER]},
 )
 async def accept_offer(
     offer_id: OfferId,

@@ -13,9 +13,10 @@ import typer
 
 from app.cli import data, evaluate, jobs, report
 from app.cli.campaign import campaign_app
-from app.cli.common import HELP_MARKUP, load_settings, run_cli
+from app.cli.common import HELP_MARKUP, fail, load_settings, run_cli
 from app.cli.events import events_app, experiment_app
 from app.cli.rules import rules_app
+from app.security.protected import open_bind_refusal
 
 WORKER_STARTUP_SECONDS = 60
 app = typer.Typer(
@@ -49,6 +50,9 @@ def serve(
     import uvicorn
 
     settings = load_settings()
+    refusal = open_bind_refusal(host, settings.keys_configured, settings.open_api)
+    if refusal is not None:
+        raise fail(refusal, code=2)
     with metrics_dir(workers):
         uvicorn.run(
             "app.main:create_app",

@@ -10,6 +10,7 @@ from typing import IO, Any
 import orjson
 
 from app.published.snapshot import RuleHit
+from app.security.spreadsheet import inert
 
 RULE_COLUMNS = (
     "antecedent",
@@ -58,5 +59,5 @@ def write_rules(rows: Iterable[dict[str, Any]], handle: IO[str], fmt: str) -> in
 
 def _text(value: object) -> str:
     if isinstance(value, float):
-        return "inf" if math.isinf(value) else repr(value)
-    return str(value)
+        return "inf" if math.isinf(value) else repr(value)  # a number, negative or not
+    return inert(str(value))

@@ -65,8 +65,8 @@ class RuleReader:
     async def refresh(self, deadline: float | None = None) -> None:
         """Follow the `current` pointer; keep serving the held version when the store fails.
 
-        The poller and readiness probes both call this; the lock makes a probe that arrives
-        during a load wait for it instead of decoding the same version a second time.
+        The lock keeps two callers from decoding the same version twice. `deadline` (seconds)
+        replaces the request deadline for the pointer read, e.g. at start on a busy host.
         """
         async with self._refreshing:
             await self._refresh(deadline)

@@ -198,10 +198,10 @@ async def test_malformed_input_is_a_422_naming_the_field(
 async def test_the_api_key_is_required_when_configured(
     published: Published, tmp_path: Path
 ) -> None:
-    async with api(published, tmp_path, api_keys="k1") as client:
+    async with api(published, tmp_path, api_keys="customer:k1-0123456789abcdef") as client:
         denied = await client.get("/next-sale", params={"customer_id": "7"})
         allowed = await client.get(
-            "/next-sale", params={"customer_id": "7"}, headers={"X-API-Key": "k1"}
+            "/next-sale", params={"customer_id": "7"}, headers={"X-API-Key": "k1-0123456789abcdef"}
         )
     assert denied.status_code == 401 and allowed.status_code == 200
     assert denied.headers["content-type"] == "application/problem+json"

@@ -25,7 +25,11 @@ def test_committed_openapi_yaml_is_current() -> None:
 
 
 def test_openapi_document_ignores_hash_seed_and_settings() -> None:
-    env = clean_env(PYTHONHASHSEED="4242", CARTLIFT_API_KEYS="a,b", CARTLIFT_MAX_BODY_BYTES="2048")
+    env = clean_env(
+        PYTHONHASHSEED="4242",
+        CARTLIFT_API_KEYS="a-long-secret-0123456789,b-long-secret-0123456789",
+        CARTLIFT_MAX_BODY_BYTES="2048",
+    )
     elsewhere = subprocess.run(
         [sys.executable, "-m", "app.openapi"], env=env, capture_output=True, text=True, check=True
     )

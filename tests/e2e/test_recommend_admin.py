@@ -16,7 +16,9 @@ from app.store.redis_store import job_client
 from tests.conftest import REDIS_URL
 from tests.e2e.test_recommend import Shop, answered, cart, demo_shop
 
-ADMIN = {"X-API-Key": "admin-secret"}
+ADMIN = {"X-API-Key": "admin-secret-0123456789"}
+# A merchandiser's key that may also try the carts it changes.
+MERCHANDISER = "admin+recommend:admin-secret-0123456789"
 
 
 @pytest.fixture(scope="module")
@@ -61,18 +63,23 @@ async def test_admin_is_forbidden_until_an_admin_key_is_configured(
 
 
 async def test_admin_needs_the_admin_key_not_a_client_key(shop: Shop, tmp_path: Path) -> None:
-    async with shop.app(tmp_path, admin_api_key="admin-secret", api_keys=["client-key"]) as client:
+    async with shop.app(
+        tmp_path, admin_api_key="admin-secret-0123456789", api_keys=["client-key-0123456789"]
+    ) as client:
         missing = await client.get("/admin/merchandising")
-        client_key = await client.get("/admin/merchandising", headers={"X-API-Key": "client-key"})
+        client_key = await client.get(
+            "/admin/merchandising", headers={"X-API-Key": "client-key-0123456789"}
+        )
         admin = await client.get("/admin/merchandising", headers=ADMIN)
+    assert missing.status_code == 401 and client_key.status_code == 403
     for refused in (missing, client_key):
-        assert refused.status_code == 401
         assert refused.headers["content-type"] == "application/problem+json"
     assert admin.status_code == 200 and admin.json() == {"rules": []}
 
 
 async def test_a_blocked_item_disappears_at_once_and_is_listed(shop: Shop, tmp_path: Path) -> None:
-    async with shop.app(tmp_path, admin_api_key="admin-secret") as client:
+    async with shop.app(tmp_path, api_keys=[MERCHANDISER]) as client:
+        client.headers.update(ADMIN)
         top = skus(await roses(client, limit=5))[0]
         await put_rules(client, {"sku": top, "action": "block"})
         after = skus(await roses(client, limit=20))
@@ -87,7 +94,8 @@ async def test_a_pin_for_an_antecedent_leads_only_carts_holding_it(
     shop: Shop, tmp_path: Path
 ) -> None:
     pin = {"sku": "vase-ceramic", "action": "pin", "antecedent": "roses-red-12"}
-    async with shop.app(tmp_path, admin_api_key="admin-secret") as client:
+    async with shop.app(tmp_path, api_keys=[MERCHANDISER]) as client:
+        client.headers.update(ADMIN)
         await put_rules(client, pin)
         pinned = (await roses(client, limit=3))[0]
         tv = answered(await client.post("/recommend", json=cart("tv-27", limit=3)))
@@ -96,7 +104,8 @@ async def test_a_pin_for_an_antecedent_leads_only_carts_holding_it(
 
 
 async def test_bury_and_boost_move_items_by_their_factor(shop: Shop, tmp_path: Path) -> None:
-    async with shop.app(tmp_path, admin_api_key="admin-secret") as client:
+    async with shop.app(tmp_path, api_keys=[MERCHANDISER]) as client:
+        client.headers.update(ADMIN)
         before = [i for i in await roses(client, limit=6) if i["kind"] == "cross_sell"]
         first, last = before[0], before[-1]
         await put_rules(
@@ -115,7 +124,7 @@ async def test_merchandising_reaches_other_processes_and_survives_a_rebuild(
     shop: Shop, tmp_path: Path
 ) -> None:
     async with (
-        shop.app(tmp_path, admin_api_key="admin-secret") as admin,
+        shop.app(tmp_path, api_keys=[MERCHANDISER]) as admin,
         shop.app(tmp_path) as other,
     ):
         await put_rules(admin, {"sku": "card-love", "action": "block"})
@@ -127,7 +136,8 @@ async def test_merchandising_reaches_other_processes_and_survives_a_rebuild(
 
 async def test_a_bad_merchandising_rule_is_a_422_naming_it(shop: Shop, tmp_path: Path) -> None:
     bad = {"rules": [{"sku": "card-love", "action": "explode"}]}
-    async with shop.app(tmp_path, admin_api_key="admin-secret") as client:
+    async with shop.app(tmp_path, api_keys=[MERCHANDISER]) as client:
+        client.headers.update(ADMIN)
         response = await client.put("/admin/merchandising", json=bad, headers=ADMIN)
     assert response.status_code == 422
     assert response.json()["detail"].startswith("rules.0.action: ")

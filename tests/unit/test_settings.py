@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,9 +73,12 @@ def test_the_message_never_repeats_the_rejected_value(env: pytest.MonkeyPatch) -
 
 
 def test_api_keys_are_split_on_commas_and_never_shown(env: pytest.MonkeyPatch) -> None:
-    env.setenv("CARTLIFT_API_KEYS", " key-one, key-two,,")
+    env.setenv("CARTLIFT_API_KEYS", " key-one-0123456789, admin+metrics:key-two-0123456789")
     settings = read_settings()
-    assert [key.get_secret_value() for key in settings.api_keys] == ["key-one", "key-two"]
+    assert [key.get_secret_value() for key in settings.api_keys] == [
+        "key-one-0123456789",
+        "admin+metrics:key-two-0123456789",
+    ]
     assert "key-one" not in repr(settings) and "key-one" not in str(settings.model_dump())
 
 
@@ -120,3 +124,44 @@ def test_the_readme_tables_list_every_setting_and_metric() -> None:
     text = README.read_text(encoding="utf-8")
     if with_current_tables(text) != text:
         pytest.fail("the settings or metrics table in README.md is stale: run `make readme`")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CARTLIFT_API_KEYS", ""),
+        ("CARTLIFT_API_KEYS", "shop-frontend-0123456789,,"),
+        ("CARTLIFT_API_KEYS", "admin:tooshort-secret"[:14]),
+        ("CARTLIFT_API_KEYS", "root:shop-frontend-0123456789"),
+        ("CARTLIFT_ADMIN_API_KEY", ""),
+        ("CARTLIFT_ADMIN_API_KEY", "hunter2hunter2"),
+        ("CARTLIFT_API_KEYS_FILE", "no/such/keys/file"),
+        ("CARTLIFT_RATE_LIMIT", "lots"),
+    ],
+)
+@pytest.mark.parametrize("command", [["serve"], ["rebuild"], ["rules", "export"], ["migrate"]])
+def test_a_bad_key_setting_stops_every_command_naming_it_never_its_value(
+    env: pytest.MonkeyPatch, command: list[str], name: str, value: str
+) -> None:
+    env.setenv(name, value)
+    result = CliRunner().invoke(cli, command)
+    assert result.exit_code == 2
+    assert f"invalid setting {name}:" in result.stderr
+    secrets = [part for part in re.split("[:,]", value) if len(part) > 6]
+    assert not [secret for secret in secrets if secret in result.stderr]
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.1.2.3", "shop.example"])
+def test_serve_refuses_a_public_address_without_keys(env: pytest.MonkeyPatch, host: str) -> None:
+    result = CliRunner().invoke(cli, ["serve", "--host", host, "--port", "1"])
+    assert result.exit_code == 2
+    assert "CARTLIFT_API_KEYS" in result.stderr and "CARTLIFT_OPEN_API" in result.stderr
+
+
+def test_database_and_redis_urls_never_appear_in_a_repr(env: pytest.MonkeyPatch) -> None:
+    env.setenv("CARTLIFT_DATABASE_URL", "postgresql+asyncpg://shop:hunter2@db.internal:5432/shop")
+    env.setenv("CARTLIFT_REDIS_URL", "redis://:hunter3@cache.internal:6379/0")
+    shown = repr(read_settings()) + str(read_settings())
+    assert not [
+        part for part in ("hunter2", "hunter3", "db.internal", "cache.internal") if part in shown
+    ]

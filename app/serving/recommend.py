@@ -9,6 +9,12 @@ score; pins come first, then at most limit // 3 (at least one) upsells, then cro
 then popular items of the cart's categories, then popular items overall. Every item of
 every source passes the same filters (`_Picker.accepts`).
 
+Diversity is soft (`spread_categories`): the sources above fill a pool a few times the
+limit; each slot of the answer keeps the source the same slot has without any category
+limit, and takes that source's best item whose category is still under
+`max_per_category`, or its best item at all when none is. So no slot is left empty or
+handed to a weaker source, and a shop with one category (or none) gets the plain answer.
+
 An item's upgrade family is every size reachable along upgrade paths in either direction
 (tv-27 -> tv-32 -> tv-43). A cart item's family is never offered as an add-on (the
 upgrade comes only as `kind: upsell`), and no answer holds two members of one family.
@@ -28,6 +34,7 @@ from app.serving.snapshot import Popular, ProductFacts, RuleHit
 from app.store import keys
 
 MAX_PAIR_ITEMS = 12  # pairs grow quadratically: big carts pair their first 12 known items
+POOL_PER_SLOT = 3  # candidates gathered per answer slot, for diversity to choose among
 
 
 class RankBy(StrEnum):
@@ -160,46 +167,94 @@ def rank(
     cart = frozenset(query.cart)
     if merch.rules:
         merch = Merchandising(tuple(merch.active_for(cart)))
-    picker = _Picker(query, assortment, merch.blocked(cart), policy.max_per_category)
+    picker = _Picker(query, assortment, merch.blocked(cart), query.limit * POOL_PER_SLOT)
     picker.offer(_pinned(merch))
     if query.include_upsell:
+        # The quota holds in the answer, so the pool gets no more upsells than it.
         quota = max(1, query.limit // 3)
         picker.offer(_upsells(query, assortment.catalog, policy), room=quota)
     if sources is None:
         sources = rule_sources(query.cart, assortment.catalog)
     picker.offer(_cross_sells(query, rules, assortment, merch, picker.refused, sources))
-    from_rules = len(picker.chosen)
-    for sku in _popular_candidates(query.cart, assortment):
-        if len(picker.chosen) >= query.limit:
-            break
-        if picker.accepts(sku):
-            picker.take(Suggestion(sku, "popular", 0.0))
-    return Answer(_strategy(from_rules, len(picker.chosen)), picker.chosen)
+    picker.offer(
+        Suggestion(sku, "popular", 0.0) for sku in _popular_candidates(query.cart, assortment)
+    )
+    chosen = spread_categories(picker.pool, query.limit, assortment.catalog, policy)
+    from_rules = sum(1 for item in chosen if item.kind != "popular")
+    return Answer(_strategy(from_rules, len(chosen)), chosen)
+
+
+def spread_categories(
+    pool: list[tuple[int, Suggestion]],
+    limit: int,
+    catalog: Mapping[str, ProductFacts],
+    policy: Policy,
+) -> list[Suggestion]:
+    """The answer from a pool of (source, item) best first: each slot keeps the source of
+    the same slot in `pool[:limit]`, preferring that source's first item whose category
+    is under the cap; without one, its first item (the cap never empties a slot)."""
+    slots = [source for source, _ in pool[:limit]]
+    if len(slots) == len(pool) or _within_cap(pool[:limit], catalog, policy.max_per_category):
+        return [item for _, item in pool[:limit]]
+    free = list(range(len(pool)))
+    counts: dict[str, int] = {}
+    chosen: list[Suggestion] = []
+    for wanted in slots:
+        same = [at for at in free if pool[at][0] == wanted]
+        pick = next(
+            (at for at in same if _under(catalog[pool[at][1].sku].category, counts, policy)),
+            same[0],
+        )
+        free.remove(pick)
+        item = pool[pick][1]
+        category = catalog[item.sku].category
+        counts[category] = counts.get(category, 0) + 1
+        chosen.append(item)
+    return chosen
+
+
+def _under(category: str, counts: Mapping[str, int], policy: Policy) -> bool:
+    return not category or counts.get(category, 0) < policy.max_per_category
+
+
+def _within_cap(
+    items: list[tuple[int, Suggestion]], catalog: Mapping[str, ProductFacts], cap: int
+) -> bool:
+    counts: dict[str, int] = {}
+    for _, item in items:
+        category = catalog[item.sku].category
+        if category:
+            counts[category] = counts.get(category, 0) + 1
+    return all(count <= cap for count in counts.values())
 
 
 class _Picker:
-    """Takes candidates in order while they pass the filters every answer obeys."""
+    """Takes candidates source by source while they pass the filters every answer obeys.
 
-    def __init__(
-        self, query: Query, assortment: Assortment, blocked: set[str], per_category: int
-    ) -> None:
+    The pool holds (source number, item): the order sources were offered in is their rank.
+    """
+
+    def __init__(self, query: Query, assortment: Assortment, blocked: set[str], room: int) -> None:
         self.query, self.catalog, self.families = query, assortment.catalog, assortment.families
-        self.per_category = per_category
-        self.chosen: list[Suggestion] = []
+        self.room = room
+        self.pool: list[tuple[int, Suggestion]] = []
+        self.sources = 0
         self.refused = {*query.cart, *query.exclude, *blocked}
         # Other sizes of cart items: refused as add-ons, admitted as upsells.
         self.sizes: set[str] = set()
         for sku in query.cart:
             self.sizes.update(self.families.get(sku, ()))
-        self._categories: dict[str, int] = {}
 
     def offer(self, candidates: Iterable[Suggestion], room: int | None = None) -> None:
-        taken = 0
+        source, taken = self.sources, 0
+        self.sources += 1
         for candidate in candidates:
-            if len(self.chosen) >= self.query.limit or (room is not None and taken >= room):
+            if len(self.pool) >= self.room or (room is not None and taken >= room):
                 return
             if self.accepts(candidate.sku, upsell=candidate.kind == "upsell"):
-                self.take(candidate)
+                self.pool.append((source, candidate))
+                self.refused.add(candidate.sku)
+                self.refused.update(self.families.get(candidate.sku, ()))
                 taken += 1
 
     def accepts(self, sku: str, upsell: bool = False) -> bool:
@@ -209,16 +264,7 @@ class _Picker:
         if not upsell and sku in self.sizes:
             return False
         limit = self.query.max_price
-        if limit is not None and (facts.price is None or facts.price > limit):
-            return False
-        return not facts.category or self._categories.get(facts.category, 0) < self.per_category
-
-    def take(self, candidate: Suggestion) -> None:
-        self.chosen.append(candidate)
-        self.refused.add(candidate.sku)
-        self.refused.update(self.families.get(candidate.sku, ()))
-        category = self.catalog[candidate.sku].category
-        self._categories[category] = self._categories.get(category, 0) + 1
+        return limit is None or (facts.price is not None and facts.price <= limit)
 
 
 def _pinned(merch: Merchandising) -> Iterator[Suggestion]:

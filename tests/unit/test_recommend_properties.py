@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.serving.merchandising import Action, Merchandising, MerchRule
-from app.serving.recommend import Answer, Assortment, Policy, Query, RankBy, rank, rule_sources
+from app.serving.recommend import (
+    Answer,
+    Assortment,
+    Policy,
+    Query,
+    RankBy,
+    Suggestion,
+    rank,
+    rule_sources,
+)
 from app.serving.snapshot import Popular, ProductFacts, RuleHit
 
 SKUS = [f"sku-{n}" for n in range(10)]
@@ -106,7 +117,6 @@ def check_filters(
     chosen = [item.sku for item in result.items]
     assert len(chosen) <= query.limit
     assert len(chosen) == len(set(chosen))
-    per_category: dict[str, int] = {}
     for item in result.items:
         facts = catalog[item.sku]
         assert facts.active and facts.in_stock
@@ -114,8 +124,6 @@ def check_filters(
         assert item.sku not in merch.blocked(cart)
         if query.max_price is not None:
             assert facts.price is not None and facts.price <= query.max_price
-        if facts.category:
-            per_category[facts.category] = per_category.get(facts.category, 0) + 1
         others = families.get(item.sku, frozenset())
         assert not others & (set(chosen) - {item.sku}), "two sizes of one item"
         if others & cart:
@@ -123,7 +131,49 @@ def check_filters(
             source = catalog[item.because[0]]
             assert item.sku in source.upgrades and source.price and facts.price
             assert 0 < facts.price / source.price - 1 <= policy.upsell_max_step
-    assert all(count <= policy.max_per_category for count in per_category.values())
     kinds = {item.kind for item in result.items}
     expected = "popular" if kinds <= {"popular"} else "rules" if "popular" not in kinds else "mixed"
     assert result.strategy == expected
+
+
+def source(item: Suggestion) -> tuple[str, bool]:
+    """Where an item came from: pins are cross-sells without a rule."""
+    return item.kind, item.rule is None
+
+
+def over_cap(result: Answer, catalog: dict[str, ProductFacts], cap: int) -> int:
+    counts = Counter(catalog[item.sku].category for item in result.items)
+    return sum(max(0, n - cap) for category, n in counts.items() if category)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    catalogs(),
+    queries,
+    st.data(),
+    merch_rules,
+    st.integers(1, 3),
+    st.lists(sku, unique=True),
+)
+def test_diversity_only_reorders_within_a_source_and_never_empties_a_slot(
+    catalog: dict[str, ProductFacts],
+    query: Query,
+    data: st.DataObject,
+    merch_list: list[MerchRule],
+    cap: int,
+    popular_overall: list[str],
+) -> None:
+    names = list(rule_sources(query.cart, catalog))
+    rules = {name: data.draw(rule_hits) for name in names if data.draw(mostly)}
+    categories = {p.category for p in catalog.values()}
+    popular = Popular(tuple(popular_overall), {c: tuple(popular_overall[::-1]) for c in categories})
+    assortment = Assortment.index(catalog, popular)
+    merch = Merchandising(tuple(merch_list))
+    free = rank(query, rules, assortment, merch, Policy(len(catalog) + 1))
+    soft = rank(query, rules, assortment, merch, Policy(cap))
+    assert len(soft.items) == len(free.items)
+    assert [source(item) for item in soft.items] == [source(item) for item in free.items]
+    assert soft.strategy == free.strategy
+    assert over_cap(soft, catalog, cap) <= over_cap(free, catalog, cap)
+    if len(categories - {""}) <= 1 or over_cap(free, catalog, cap) == 0:
+        assert soft.items == free.items

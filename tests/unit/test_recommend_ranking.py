@@ -149,7 +149,7 @@ def test_an_item_without_a_price_is_never_offered_under_max_price() -> None:
     assert first(100.0) != "mystery"
 
 
-def test_at_most_max_per_category_items_of_one_category() -> None:
+def test_max_per_category_spreads_the_answer_when_another_category_has_a_rule() -> None:
     rules = {
         keys.item_rules("roses-12"): [
             hit("truffles", 0.5),
@@ -161,7 +161,29 @@ def test_at_most_max_per_category_items_of_one_category() -> None:
     two = answer(("roses-12",), rules, limit=3, include_upsell=False)
     assert skus(two) == ["truffles", "pralines", "card"]
     one = answer(("roses-12",), rules, limit=3, include_upsell=False, policy=Policy(1, 0.6))
-    assert skus(one)[:2] == ["truffles", "card"]
+    assert skus(one) == ["truffles", "card", "pralines"]
+
+
+def test_a_full_category_never_leaves_a_slot_empty_or_to_a_weaker_source() -> None:
+    rules = {keys.item_rules("roses-12"): [hit("truffles", 0.5), hit("pralines", 0.45)]}
+    result = answer(("roses-12",), rules, limit=3, include_upsell=False, policy=Policy(1, 0.6))
+    # Both rules stay (no other category has one); popular fills only the slot it had anyway.
+    assert [(item.sku, item.kind) for item in result.items] == [
+        ("truffles", "cross_sell"),
+        ("pralines", "cross_sell"),
+        ("card", "popular"),
+    ]
+
+
+def test_a_shop_with_one_category_gets_the_answer_it_would_get_without_a_cap() -> None:
+    catalog = {sku: product(sku, "all") for sku in ("a", "b", "c", "d", "e", "f")}
+    assortment = Assortment.index(catalog, Popular(("f", "e", "d")))
+    rules = {keys.item_rules("a"): [hit("b", 0.5), hit("c", 0.4), hit("d", 0.3)]}
+    query = Query(("a",), limit=5)
+    capped = rank(query, rules, assortment, Merchandising(), Policy(1, 0.6))
+    free = rank(query, rules, assortment, Merchandising(), Policy(100, 0.6))
+    assert capped == free
+    assert skus(capped) == ["b", "c", "d", "f", "e"]
 
 
 def test_pair_rules_take_part_and_because_names_both_items() -> None:

@@ -15,11 +15,12 @@ from app.serving import heap, snapshot
 from app.serving.guard import StoreGuard, StoreUnavailable
 from app.serving.merchandising import Merchandising, decode_merchandising
 from app.serving.recommend import Assortment, MerchIndex
-from app.serving.snapshot import Popular, ProductFacts, RuleHit
+from app.serving.snapshot import Popular, ProductFacts, RuleHit, WeightHit
 from app.store import keys
 from app.store.base import RuleStore
 
 log = get_logger(__name__)
+Hits = list[RuleHit] | list[WeightHit]
 CACHED_ENTRIES = 200_000
 LOAD_TIMEOUT_SECONDS = 30.0
 
@@ -55,7 +56,7 @@ class RuleReader:
         self._merch_raw: bytes | None = None
         self.last_error: str | None = None
         self._extra = tuple(extra_entries)
-        self._cache: dict[tuple[int, str], list[RuleHit]] = {}
+        self._cache: dict[tuple[int, str], Hits] = {}
         self._refreshing = asyncio.Lock()
 
     async def refresh(self) -> None:
@@ -103,9 +104,9 @@ class RuleReader:
                 # the client library; without this, shutdown would wait on the poller forever.
                 raise asyncio.CancelledError
 
-    async def rules(self, loaded: LoadedVersion, names: Sequence[str]) -> dict[str, list[RuleHit]]:
-        """Rules per entry name: cached ones free, the rest in one store round trip."""
-        found: dict[str, list[RuleHit]] = {}
+    async def rules(self, loaded: LoadedVersion, names: Sequence[str]) -> dict[str, Hits]:
+        """Rules (or item weights) per entry name: cached ones free, the rest in one round trip."""
+        found: dict[str, Hits] = {}
         missing: list[str] = []
         for name in names:
             hit = self._cache.get((loaded.version, name))
@@ -116,12 +117,12 @@ class RuleReader:
         if missing:
             raw = await self.guard.call(self.store.fetch(loaded.version, missing))
             for name, value in zip(missing, raw, strict=True):
-                decoded = snapshot.decode_rules(value) if value else []
+                decoded = decode_hits(name, value) if value else []
                 self._remember((loaded.version, name), decoded)
                 found[name] = decoded
         return found
 
-    def _remember(self, key: tuple[int, str], value: list[RuleHit]) -> None:
+    def _remember(self, key: tuple[int, str], value: Hits) -> None:
         # First in, first out: cheaper per hit than LRU bookkeeping, and a version's hot
         # antecedents are re-read within moments when evicted.
         if len(self._cache) >= CACHED_ENTRIES:
@@ -150,3 +151,10 @@ class RuleReader:
         if self.loaded is not None:
             metrics.RULES_VERSION.set(self.loaded.version)
             metrics.RULES_AGE.set(max(0.0, time.time() - self.loaded.built_at))
+
+
+def decode_hits(name: str, value: bytes) -> Hits:
+    """A rules or item-weights entry, told apart by its name."""
+    if name.startswith(keys.ITEM_WEIGHTS_PREFIX):
+        return snapshot.decode_weights(value)
+    return snapshot.decode_rules(value)

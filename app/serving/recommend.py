@@ -1,10 +1,14 @@
 """Pure ranking for /recommend: rules from the whole cart, upsells, filters and fallbacks.
 
-Scoring: every rule whose antecedent is in the cart (each item, each pair) votes for its
-consequent; a candidate keeps its single best rule under `rank_by`. The best rule, not a
-sum, because rules from one cart overlap (roses -> chocolates and {roses, card} ->
-chocolates count the same baskets), and a sum would reward that double counting.
-The winning rule's antecedent is the `because`. Merchandising boost/bury multiply that
+Scoring under the default `rank_by` (confidence): a candidate scores the sum of the item
+weights its cart items publish for it (EASE, see app.mining.item_weights: a regression
+that already discounts overlapping evidence) plus a small share of the chance that at
+least one of its rules fires (noisy-or of their confidences, over each item and pair).
+Candidates without weights rank by their rules alone; a negative total (the cart
+predicts the item less likely) is no suggestion. Under the other `rank_by` measures a
+candidate keeps its single best rule. The suggestion shows its best rule (by confidence)
+and that rule's antecedent as `because`, or, without a rule, the cart item with the
+largest weight for it; `weight` is the summed weight. Merchandising boost/bury multiply that
 score; pins come first, then at most limit // 3 (at least one) upsells, then cross-sells,
 then popular items of the cart's categories, then popular items overall. Every item of
 every source passes the same filters (`_Picker.accepts`).
@@ -22,7 +26,7 @@ upgrade comes only as `kind: upsell`), and no answer holds two members of one fa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import combinations
@@ -30,11 +34,15 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from app.serving.merchandising import Action, Merchandising, MerchRule
-from app.serving.snapshot import Popular, ProductFacts, RuleHit
+from app.serving.snapshot import Evidence, Popular, ProductFacts, RuleHit, WeightHit
 from app.store import keys
 
 MAX_PAIR_ITEMS = 12  # pairs grow quadratically: big carts pair their first 12 known items
 POOL_PER_SLOT = 3  # candidates gathered per answer slot, for diversity to choose among
+# Summed weights count this many times the rules' noisy-or: the rules then order the
+# candidates the weights find alike without overruling them (see docs/relevance.md).
+# A candidate with rules and no weights scores their noisy-or, a lone rule its confidence.
+WEIGHT_SCALE = 5.0
 
 
 class RankBy(StrEnum):
@@ -68,6 +76,7 @@ class Suggestion(NamedTuple):
     score: float
     because: tuple[str, ...] = ()
     rule: RuleHit | None = None
+    weight: float | None = None  # the summed item weights, when any fired
 
 
 @dataclass
@@ -150,6 +159,7 @@ def rule_sources(
     """The store entries to read for a cart, each with the cart items behind it (`because`)."""
     known = [sku for sku in cart if sku in catalog]
     sources: dict[str, tuple[str, ...]] = {keys.item_rules(s): (s,) for s in known}
+    sources.update((keys.item_weights(s), (s,)) for s in known)
     for a, b in combinations(known[:MAX_PAIR_ITEMS], 2):
         sources[keys.pair_rules(a, b)] = (a, b) if a < b else (b, a)
     return sources
@@ -157,7 +167,7 @@ def rule_sources(
 
 def rank(
     query: Query,
-    rules: Mapping[str, list[RuleHit]],
+    rules: Mapping[str, Sequence[Evidence]],
     assortment: Assortment,
     merch: Merchandising,
     policy: Policy,
@@ -303,32 +313,93 @@ def _upsells(
 
 def _cross_sells(
     query: Query,
-    rules: Mapping[str, list[RuleHit]],
+    rules: Mapping[str, Sequence[Evidence]],
     assortment: Assortment,
     merch: Merchandising,
     refused: set[str],
     sources: Mapping[str, tuple[str, ...]],
 ) -> Iterator[Suggestion]:
     """Candidates best first; Suggestions are built lazily, only for the ones looked at."""
-    score_of = _scorer(query.rank_by, assortment)
-    best: dict[str, tuple[float, RuleHit, str]] = {}
+    if query.rank_by is RankBy.CONFIDENCE:
+        found, against = _blended(rules, refused)
+        # The cart makes these less likely than an item it says nothing about: no filler.
+        refused.update(against)
+    else:
+        found = _best_rules(rules, refused, _scorer(query.rank_by, assortment))
+    weights = merch.weights(frozenset(query.cart)) if merch.rules else {}
+    # Sorted on the rounded score the client sees, so equal scores fall back to SKU order.
+    ranked = sorted((-round(c.score * weights.get(sku, 1.0), 6), sku) for sku, c in found.items())
+    for negative, sku in ranked:
+        c = found[sku]
+        because = sources.get(c.name, ())
+        yield Suggestion(sku, "cross_sell", -negative, because, c.rule, c.weight)
+
+
+class _Candidate(NamedTuple):
+    score: float
+    rule: RuleHit | None  # the evidence shown: its best rule
+    name: str  # the entry behind `because`
+    weight: float | None = None
+
+
+def _best_rules(
+    rules: Mapping[str, Sequence[Evidence]],
+    refused: set[str],
+    score_of: Callable[[RuleHit], float],
+) -> dict[str, _Candidate]:
+    """Each candidate's single best rule under `score_of`."""
+    best: dict[str, _Candidate] = {}
     for name, hits in rules.items():
         for hit in hits:
             sku = hit.consequent
-            if sku in refused:
+            if sku in refused or isinstance(hit, WeightHit):
                 continue
             score = score_of(hit)
             current = best.get(sku)
             # On equal scores the lower entry name wins, so the answer never depends on
             # which entries were cached (the order the rules arrive in).
-            if current is None or score > current[0] or (score == current[0] and name < current[2]):
-                best[sku] = (score, hit, name)
-    weights = merch.weights(frozenset(query.cart)) if merch.rules else {}
-    # Sorted on the rounded score the client sees, so equal scores fall back to SKU order.
-    ranked = sorted((-round(s * weights.get(sku, 1.0), 6), sku) for sku, (s, _, _) in best.items())
-    for negative, sku in ranked:
-        _, hit, name = best[sku]
-        yield Suggestion(sku, "cross_sell", -negative, sources.get(name, ()), hit)
+            if current is None or (score, current.name) > (current.score, name):
+                best[sku] = _Candidate(score, hit, name)
+    return best
+
+
+def _blended(
+    rules: Mapping[str, Sequence[Evidence]], refused: set[str]
+) -> tuple[dict[str, _Candidate], set[str]]:
+    """Noisy-or of the rules plus WEIGHT_SCALE x summed weights: the positive totals, and
+    the candidates whose total is negative."""
+    summed: dict[str, float] = {}
+    strongest: dict[str, tuple[float, str]] = {}  # largest single weight and its entry
+    missed: dict[str, float] = {}  # the chance that no rule for the candidate holds
+    for name, hits in rules.items():
+        for hit in hits:
+            sku = hit.consequent
+            if sku in refused:
+                continue
+            if isinstance(hit, WeightHit):
+                summed[sku] = summed.get(sku, 0.0) + hit.weight
+                top = strongest.get(sku)
+                if top is None or (hit.weight, top[1]) > (top[0], name):
+                    strongest[sku] = (hit.weight, name)
+            else:
+                missed[sku] = missed.get(sku, 1.0) * (1.0 - hit.confidence)
+    best = _best_rules(rules, refused, _confidence) if missed else {}
+    found: dict[str, _Candidate] = {}
+    against: set[str] = set()
+    for sku in summed.keys() | missed.keys():
+        score = (1.0 - missed.get(sku, 1.0)) + WEIGHT_SCALE * summed.get(sku, 0.0)
+        if score <= 0:
+            if score < 0:
+                against.add(sku)
+            continue
+        rule = best.get(sku)
+        name = rule.name if rule is not None else strongest[sku][1]
+        found[sku] = _Candidate(score, rule.rule if rule else None, name, summed.get(sku))
+    return found, against
+
+
+def _confidence(hit: RuleHit) -> float:
+    return hit.confidence
 
 
 def _scorer(rank_by: RankBy, assortment: Assortment) -> Callable[[RuleHit], float]:

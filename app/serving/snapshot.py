@@ -23,6 +23,17 @@ class RuleHit:
 
 
 @dataclass(frozen=True, slots=True)
+class WeightHit:
+    """One published item-item weight: a cart item predicts `consequent` by `weight`."""
+
+    consequent: str
+    weight: float
+
+
+Evidence = RuleHit | WeightHit
+
+
+@dataclass(frozen=True, slots=True)
 class ProductFacts:
     sku: str
     name: str
@@ -59,6 +70,15 @@ def decode_rules(raw: bytes) -> list[RuleHit]:
         RuleHit(c, int(n), s, conf, lift, lev, math.inf if conv is None else conv)
         for c, n, s, conf, lift, lev, conv in orjson.loads(raw)
     ]
+
+
+def encode_weights(pairs: list[tuple[str, float]]) -> bytes:
+    """One item's weights, largest magnitude first, as [[sku, weight], ...]."""
+    return orjson.dumps([[sku, weight] for sku, weight in pairs])
+
+
+def decode_weights(raw: bytes) -> list[WeightHit]:
+    return [WeightHit(sku, float(weight)) for sku, weight in orjson.loads(raw)]
 
 
 def encode_catalog(products: list[ProductFacts]) -> bytes:

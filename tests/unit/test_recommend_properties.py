@@ -137,8 +137,8 @@ def check_filters(
 
 
 def source(item: Suggestion) -> tuple[str, bool]:
-    """Where an item came from: pins are cross-sells without a rule."""
-    return item.kind, item.rule is None
+    """Where an item came from: pins are cross-sells without a rule or a weight."""
+    return item.kind, item.rule is None and item.weight is None
 
 
 def over_cap(result: Answer, catalog: dict[str, ProductFacts], cap: int) -> int:

@@ -7,7 +7,7 @@ PORT ?= 8000
 export UV_LINK_MODE ?= copy
 
 .PHONY: help install run demo rebuild serve test lint typecheck unit openapi openapi-check \
-	readme evaluate-public bench bench-mining bench-import bench-rebuild bench-api bench-campaigns \
+	readme evaluate-public bench bench-mining bench-import bench-rebuild bench-api bench-campaigns bench-cli \
 	report-screenshot clean
 
 help:
@@ -57,7 +57,7 @@ evaluate-public: install
 	$(UV) run cartlift evaluate --dataset groceries
 	$(UV) run cartlift evaluate --dataset retail
 
-bench: bench-mining bench-rebuild bench-api
+bench: bench-mining bench-rebuild bench-api bench-cli
 
 bench-mining: install
 	$(UV) run python loadtests/bench_mining.py
@@ -70,6 +70,9 @@ bench-rebuild: install
 
 bench-api: install
 	$(UV) run python loadtests/bench_api.py
+
+bench-cli: install
+	$(UV) run python loadtests/bench_cli.py
 
 bench-campaigns: install
 	$(UV) run python loadtests/bench_campaigns.py

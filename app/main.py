@@ -17,11 +17,11 @@ from app.api.errors import install_error_handlers
 from app.db.engine import make_engine
 from app.logs import configure_logging, get_logger
 from app.middleware import RequestContext
+from app.published import keys
 from app.serving.cooldowns import Cooldowns
 from app.serving.guard import CircuitBreaker, StoreGuard
 from app.serving.reader import RuleReader
 from app.settings import Settings, get_settings
-from app.store import keys
 from app.store.factory import store_for_requests
 
 log = get_logger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import urlsplit
 
-from app.store import keys
+from app.published import keys
 from tests.conftest import REDIS_URL
 
 

@@ -10,8 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.api.deps import AdminKey, ReaderDep, ResourcesDep
 from app.api.errors import ProblemError, problem_responses
 from app.serving.guard import StoreUnavailable
-from app.serving.merchandising import Action, Merchandising, MerchRule, encode_merchandising
-from app.store import keys
+from app.serving.merchandising import Action, Merchandising, MerchRule
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminKey])
 Sku = Annotated[str, Field(min_length=1, max_length=128)]
@@ -67,13 +66,10 @@ async def replace_merchandising(
         tuple(MerchRule(r.sku, r.action, r.antecedent, r.factor) for r in body.rules)
     )
     try:
-        await reader.guard.call(
-            reader.store.put_flag(keys.MERCHANDISING, encode_merchandising(merch), 0)
-        )
+        await reader.replace_merchandising(merch)
     except StoreUnavailable as error:
         retry = {"Retry-After": str(resources.settings.retry_after_seconds)}
         raise ProblemError(
             503, "store-unavailable", "Store unavailable", str(error), retry
         ) from None
-    reader.use_merchandising(merch)
     return body

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -13,6 +13,7 @@ from app import metrics
 from app.api.deps import API_KEY_PARAMETER, ServingDep
 from app.api.errors import problem_responses
 from app.api.fields import iso_day
+from app.published.sequences import Purchase
 from app.serving.guard import StoreUnavailable
 from app.serving.next_sale import (
     Kind,
@@ -23,8 +24,6 @@ from app.serving.next_sale import (
     popular_offers,
 )
 from app.serving.reader import LoadedVersion, RuleReader
-from app.serving.sequence_entries import Purchase, decode_customer, decode_sequence
-from app.store import keys
 
 router = APIRouter(tags=["next sale"])
 UNKNOWN_CUSTOMER = "unknown customer (no purchases published for this id): popular items instead"
@@ -152,13 +151,12 @@ async def next_sale_for_customer(
 ) -> NextSaleResponse:
     today, loaded = as_of or datetime.now(UTC).date(), serving.loaded
     try:
-        [raw] = await _fetch(serving.reader, loaded, [keys.customer_purchases(customer_id)])
+        entry = await serving.reader.customer(loaded, customer_id)
     except StoreUnavailable:
         return _respond(request, loaded, customer_id, _fallback(loaded, today, limit, STORE_DOWN))
-    if raw is None:
+    if entry is None:
         plan = _fallback(loaded, today, limit, UNKNOWN_CUSTOMER)
     else:
-        entry = decode_customer(raw)
         blocked = _blocked(serving.reader, (p.sku for p in entry.purchases))
         plan = plan_next_sale(
             entry.purchases, entry.sequences, loaded.catalog, loaded.popular, today, limit, blocked
@@ -182,12 +180,9 @@ async def next_sale_for_purchases(
     if len(known) < len(skus):
         metrics.UNKNOWN_SKUS.inc(len(skus) - len(known))
     try:
-        raw = await _fetch(serving.reader, loaded, [keys.sequence_rules(sku) for sku in known])
+        sequences = await serving.reader.sequences(loaded, known)
     except StoreUnavailable:
         return _respond(request, loaded, None, _fallback(loaded, today, body.limit, STORE_DOWN))
-    sequences = {
-        sku: decode_sequence(value) for sku, value in zip(known, raw, strict=True) if value
-    }
     blocked = _blocked(serving.reader, (p.sku for p in purchases))
     plan = plan_next_sale(
         purchases, sequences, loaded.catalog, loaded.popular, today, body.limit, blocked
@@ -198,13 +193,6 @@ async def next_sale_for_purchases(
 def _blocked(reader: RuleReader, held: Iterable[str]) -> frozenset[str]:
     """The shop's block rules apply here as at checkout; held items play the cart's part."""
     return frozenset(reader.merchandising.blocked(frozenset(held)))
-
-
-def _fetch(
-    reader: RuleReader, loaded: LoadedVersion, names: Sequence[str]
-) -> Awaitable[list[bytes | None]]:
-    """The one store round trip of a request, under the deadline and circuit breaker."""
-    return reader.guard.call(reader.store.fetch(loaded.version, names))
 
 
 def _fallback(loaded: LoadedVersion, today: date, limit: int, reason: str) -> NextSalePlan:

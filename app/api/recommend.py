@@ -12,10 +12,10 @@ from app import metrics
 from app.api.deps import API_KEY_PARAMETER, serving_context
 from app.api.errors import problem_responses
 from app.api.fields import Count
+from app.published.snapshot import ProductFacts, RuleHit
 from app.serving import recommend
 from app.serving.guard import StoreUnavailable
 from app.serving.recommend import Answer, Policy, Query, RankBy
-from app.serving.snapshot import ProductFacts, RuleHit
 
 router = APIRouter(tags=["recommend"])
 _STRATEGY_COUNTERS: dict[str, Counter] = {}

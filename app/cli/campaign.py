@@ -8,24 +8,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
-import orjson
 import typer
 
-from app.analytics.due import due_on
-from app.analytics.history import History
-from app.analytics.holding import holdings
-from app.analytics.reactivation import ReactivationParams, reactivation_targets
-from app.analytics.tickets import average_tickets
-from app.cli.common import console, fail, load_settings, run
+from app.cli.common import HELP_MARKUP, console, fail, load_settings, run
 from app.cli.jobs import parse_window
-from app.db.engine import make_engine
-from app.jobs.catalog import read_catalog
-from app.jobs.history import read_history
-from app.mining.sequences import SequenceParams, mine_follow_ups
-from app.mining.thresholds import InvalidThresholds, exact_fraction
-from app.serving.snapshot import ProductFacts
+
+if TYPE_CHECKING:
+    from app.analytics.history import History
+    from app.published.snapshot import ProductFacts
 
 FORMATS = ("csv", "jsonl")
 REACTIVATION_COLUMNS = (
@@ -34,7 +26,9 @@ REACTIVATION_COLUMNS = (
 )  # fmt: skip
 NEXT_SALE_COLUMNS = ("customer_id", "sku", "send_on", "kind", "because", "reason")
 
-campaign_app = typer.Typer(help="Campaign exports for marketing.", no_args_is_help=True)
+campaign_app = typer.Typer(
+    help="Campaign exports for marketing.", no_args_is_help=True, rich_markup_mode=HELP_MARKUP
+)
 Since = Annotated[str | None, typer.Option(help="Only orders in this window, e.g. 365d")]
 Format = Annotated[str, typer.Option("--format", help="csv or jsonl")]
 Output = Annotated[Path | None, typer.Option(help="Write here instead of stdout")]
@@ -56,6 +50,10 @@ class Shop:
 
 def load_shop(since: timedelta | None) -> Shop:
     """History and catalog straight from the database (campaigns never need the rule store)."""
+    from app.db.engine import make_engine
+    from app.jobs.catalog import read_catalog
+    from app.jobs.history import read_history
+
     settings = load_settings()
     start = datetime.now(UTC) - since if since else None
 
@@ -86,6 +84,11 @@ def reactivation(
     output: Output = None,
 ) -> None:
     """Below-average customers holding X but not Y, although most X holders hold Y."""
+    from app.analytics.holding import holdings
+    from app.analytics.reactivation import ReactivationParams, reactivation_targets
+    from app.analytics.tickets import average_tickets
+    from app.mining.thresholds import InvalidThresholds, exact_fraction
+
     _check_format(fmt)
     try:
         params = ReactivationParams(
@@ -121,6 +124,9 @@ def next_sale(
     output: Output = None,
 ) -> None:
     """Next-sale and rebuy mailings due on one day: customer, sku, send_on, reason."""
+    from app.analytics.due import due_on
+    from app.mining.sequences import SequenceParams, mine_follow_ups
+
     _check_format(fmt)
     try:
         day = date.fromisoformat(on)
@@ -168,6 +174,8 @@ def write_rows(
             writer.writerow({k: _text(row[k]) for k in columns})
             written += 1
         return written
+    import orjson
+
     for row in rows:
         handle.write(orjson.dumps({k: row[k] for k in columns}).decode() + "\n")
         written += 1

@@ -5,19 +5,14 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.cli.common import console, fail, load_settings, run
-from app.db.engine import make_engine
-from app.db.migrate import upgrade_to_head
-from app.importing import catalog
-from app.importing.orders import import_orders
-from app.importing.rows import ImportRejected
-from app.logs import redact
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 class Kind(StrEnum):
@@ -28,16 +23,11 @@ class Kind(StrEnum):
     subscriptions = "subscriptions"
 
 
-IMPORTERS = {
-    Kind.products: catalog.import_products,
-    Kind.upgrades: catalog.import_upgrades,
-    Kind.plans: catalog.import_plans,
-    Kind.subscriptions: catalog.import_subscriptions,
-}
-
-
 def migrate() -> None:
     """Create or upgrade the database schema (safe to run on every start)."""
+    from app.db.migrate import upgrade_to_head
+    from app.logs import redact
+
     settings = load_settings()
     try:
         upgrade_to_head(settings.database_url)
@@ -51,6 +41,8 @@ def import_file(
     file: Annotated[str, typer.Argument(help="A .csv or .csv.gz file, or - for stdin")],
 ) -> None:
     """Import a CSV file, all or nothing; bad rows are reported with their line numbers."""
+    from app.importing.rows import ImportRejected
+
     settings = load_settings()
     try:
         message = run(_import(settings.database_url, kind, file))
@@ -62,17 +54,30 @@ def import_file(
 
 
 async def _import(database_url: str, kind: Kind, file: str) -> str:
+    from app.db.engine import make_engine
+    from app.importing import catalog
+
+    importers = {
+        Kind.products: catalog.import_products,
+        Kind.upgrades: catalog.import_upgrades,
+        Kind.plans: catalog.import_plans,
+        Kind.subscriptions: catalog.import_subscriptions,
+    }
     engine = make_engine(database_url)
     try:
         if kind is Kind.orders:
             return await _import_orders(engine, file)
-        count = await IMPORTERS[kind](engine, file)
+        count = await importers[kind](engine, file)
         return f"imported {count} {kind.value} from {file}"
     finally:
         await engine.dispose()
 
 
 async def _import_orders(engine: AsyncEngine, file: str) -> str:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from app.importing.orders import import_orders
+
     with Progress(
         SpinnerColumn(),
         TextColumn("importing order lines: {task.completed:,.0f}"),
@@ -96,6 +101,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same shop")] = 7,
 ) -> None:
     """Write the demo florist, gift and electronics shop and import it."""
+    from app.db.migrate import upgrade_to_head
     from app.demo.shop import write_demo_shop
 
     settings = load_settings()

@@ -11,20 +11,21 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import orjson
 import typer
-from rich.table import Table
 
 from app.cli.common import fail, load_settings, out, run
 from app.cli.jobs import parse_decimal
-from app.db.engine import make_engine
-from app.evaluation.holdout import Score
-from app.evaluation.offline import Evaluation, NothingToEvaluate, evaluate
-from app.jobs.rebuild import RebuildOptions
-from app.serving.recommend import Policy
-from app.settings import Settings
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from app.evaluation.holdout import Score
+    from app.evaluation.offline import Evaluation
+    from app.jobs.rebuild import RebuildOptions
+    from app.serving.recommend import Policy
+    from app.settings import Settings
 
 DATA_DIR = Path("../shared/data")
 
@@ -58,6 +59,12 @@ def evaluate_command(
 
     The rules are mined in memory with the rebuild's thresholds; nothing is published.
     """
+    import orjson
+
+    from app.evaluation.offline import NothingToEvaluate
+    from app.jobs.rebuild import RebuildOptions
+    from app.serving.recommend import Policy
+
     settings = load_settings()
     if (split_date is None) == (dataset is None):
         raise fail("give --split-date (the shop's orders) or --dataset (public baskets)", 2)
@@ -100,6 +107,8 @@ def public_command(
     policy: Policy,
     as_json: bool,
 ) -> None:
+    import orjson
+
     from app.evaluation.public import UnknownDataset
     from app.evaluation.public_compare import compare
 
@@ -130,6 +139,10 @@ def _moment(text: str) -> datetime:
 async def _evaluate(
     settings: Settings, split_at: datetime, k: int, options: RebuildOptions, seed: int
 ) -> Evaluation:
+    from app.db.engine import make_engine
+    from app.evaluation.offline import evaluate
+    from app.serving.recommend import Policy
+
     engine = make_engine(settings.database_url)
     policy = Policy(settings.max_per_category, settings.upsell_max_price_step)
     try:
@@ -155,6 +168,8 @@ def table(result: Evaluation) -> Table:
 
 
 def scores_table(scores: list[Score], k: int) -> Table:
+    from rich.table import Table
+
     view = Table("model", f"hit rate@{k}", f"MRR@{k}", "coverage", "cases")
     for score in scores:
         view.add_row(

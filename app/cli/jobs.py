@@ -5,30 +5,22 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import orjson
 import typer
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.cli.common import console, fail, load_settings, out, run_with_store
-from app.db.models import RuleBuild
-from app.jobs.rebuild import ExitCode, RebuildOptions, RebuildResult, rebuild
-from app.jobs.retry import DatabaseRetry
-from app.settings import Settings
-from app.store.base import RuleStore, StoreError, UnknownVersion
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from app.db.models import RuleBuild
+    from app.jobs.outcome import RebuildResult
+    from app.jobs.rebuild import RebuildOptions
+    from app.settings import Settings
+    from app.store.base import RuleStore
 
 
 def parse_window(text: str | None) -> timedelta | None:
@@ -77,6 +69,9 @@ def rebuild_command(
     (empty or sharply shrunk rule set), 75 another rebuild holds the lock. One JSON
     summary line goes to stdout whatever the outcome.
     """
+    from app.jobs.outcome import ExitCode, RebuildResult
+    from app.jobs.rebuild import RebuildOptions
+
     settings = load_settings()
     try:
         options = RebuildOptions(
@@ -99,6 +94,10 @@ def rebuild_command(
 
 
 def _emit_summary(result: RebuildResult) -> None:
+    import orjson
+
+    from app.jobs.outcome import ExitCode
+
     sys.stdout.write(orjson.dumps({"event": "rebuild", **result.summary()}).decode() + "\n")
     sys.stdout.flush()
     if result.code is not ExitCode.PUBLISHED:
@@ -107,6 +106,19 @@ def _emit_summary(result: RebuildResult) -> None:
 
 
 def _run_rebuild(settings: Settings, options: RebuildOptions) -> RebuildResult:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from app.jobs.outcome import ExitCode, RebuildResult
+    from app.jobs.rebuild import rebuild
+    from app.jobs.retry import DatabaseRetry
+
     retry = DatabaseRetry(settings.rebuild_db_attempts, settings.rebuild_db_retry_seconds)
     with Progress(
         SpinnerColumn(),
@@ -159,6 +171,8 @@ def rollback(
     ] = None,
 ) -> None:
     """Point the service back at an earlier rule version."""
+    from app.store.base import StoreError, UnknownVersion
+
     settings = load_settings()
 
     async def flip(_engine: AsyncEngine, store: RuleStore) -> int:
@@ -183,6 +197,11 @@ def rollback(
 
 def builds(limit: Annotated[int, typer.Option(min=1, help="How many runs")] = 10) -> None:
     """Recent rebuild runs, newest first."""
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from app.db.models import RuleBuild
+
     settings = load_settings()
 
     async def recent(engine: AsyncEngine, _store: RuleStore) -> list[RuleBuild]:

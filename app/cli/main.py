@@ -11,10 +11,9 @@ from typing import Annotated
 
 import typer
 
-from app import metrics
 from app.cli import data, evaluate, jobs, report
 from app.cli.campaign import campaign_app
-from app.cli.common import load_settings, run_cli
+from app.cli.common import HELP_MARKUP, load_settings, run_cli
 from app.cli.rules import rules_app
 
 WORKER_STARTUP_SECONDS = 60
@@ -23,6 +22,7 @@ app = typer.Typer(
     help="Cross-sell, upsell and next-sale recommendations from co-purchase rules.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=HELP_MARKUP,
 )
 app.command("migrate")(data.migrate)
 app.command("import")(data.import_file)
@@ -65,6 +65,8 @@ def serve(
 @contextmanager
 def metrics_dir(workers: int) -> Iterator[None]:
     """Each worker writes its metrics to one directory so /metrics adds them up."""
+    from app import metrics
+
     given = metrics.multiprocess_dir()
     if given is not None:
         metrics.wipe_multiprocess_dir(given)

@@ -10,7 +10,7 @@ import typer
 from app.cli.campaign import Since, load_shop
 from app.cli.common import console, fail
 from app.cli.jobs import parse_window
-from app.settings import DEFAULT_VAR_DIR
+from app.paths import DEFAULT_VAR_DIR
 
 DEFAULT_OUTPUT = DEFAULT_VAR_DIR / "report.html"
 

@@ -5,25 +5,28 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.cli.common import console, fail, load_settings, out, run_with_store
-from app.serving import snapshot
-from app.serving.export import FORMATS, rule_rows, write_rules
-from app.serving.snapshot import RuleHit
-from app.store import keys
-from app.store.base import RuleStore, StoreError, UnknownVersion
+from app.cli.common import HELP_MARKUP, console, fail, load_settings, out, run_with_store
 
-rules_app = typer.Typer(help="Inspect the published rules.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from app.published.snapshot import RuleHit
+    from app.store.base import RuleStore
+
+rules_app = typer.Typer(
+    help="Inspect the published rules.", no_args_is_help=True, rich_markup_mode=HELP_MARKUP
+)
 FETCH_BATCH = 1_000
 PAIR_SEPARATOR = "|"
 
 
 async def _version(store: RuleStore, version: int | None) -> int:
+    from app.store.base import StoreError, UnknownVersion
+
     chosen = version if version is not None else await store.current_version()
     if chosen is None:
         raise StoreError("no rule version has been published yet (run cartlift rebuild)")
@@ -36,11 +39,15 @@ async def _version(store: RuleStore, version: int | None) -> int:
 
 def _antecedent_entry(antecedent: str) -> str:
     """`roses` names one item's rules; `roses|card` the rules of that pair, in any order."""
+    from app.published import keys
+
     first, separator, second = antecedent.partition(PAIR_SEPARATOR)
     return keys.pair_rules(first, second) if separator else keys.item_rules(antecedent)
 
 
 async def _all_rules(store: RuleStore, version: int) -> list[tuple[str, list[RuleHit]]]:
+    from app.published import keys, snapshot
+
     names = [n for n in await store.entry_names(version) if keys.rule_antecedent(n) is not None]
     found: list[tuple[str, list[RuleHit]]] = []
     for start in range(0, len(names), FETCH_BATCH):
@@ -60,6 +67,9 @@ def export(
     output: Annotated[Path | None, typer.Option(help="Write here instead of stdout")] = None,
 ) -> None:
     """Every published rule, one per line."""
+    from app.serving.export import FORMATS, rule_rows, write_rules
+    from app.store.base import StoreError
+
     if fmt not in FORMATS:
         raise fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}", 2)
     settings = load_settings()
@@ -85,6 +95,11 @@ def show(
     version: Annotated[int | None, typer.Option(help="Version; default the current")] = None,
 ) -> None:
     """The rules that fire when SKU (or the pair A|B) is in the cart, best first."""
+    from rich.table import Table
+
+    from app.published import snapshot
+    from app.store.base import StoreError
+
     settings = load_settings()
 
     async def fetch(_engine: AsyncEngine, store: RuleStore) -> list[RuleHit]:

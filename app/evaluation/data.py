@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.jobs.catalog import read_catalog
 from app.jobs.reader import BasketLines, compact_codes, read_lines
 from app.mining.baskets import BasketMatrix, encode_baskets
-from app.serving.snapshot import ProductFacts
+from app.published.snapshot import ProductFacts
 
 
 @dataclass(frozen=True)

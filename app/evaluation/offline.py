@@ -20,10 +20,10 @@ from app.evaluation.holdout import Recommender, Score, holdout_cases, score
 from app.jobs.entries import popular_items, rule_entries
 from app.jobs.rebuild import RebuildOptions
 from app.mining.rules import item_counts, mine_rules
-from app.serving import snapshot
+from app.published import snapshot
+from app.published.snapshot import Evidence, Popular
 from app.serving.merchandising import Merchandising
 from app.serving.recommend import Assortment, Policy, Query, rank, rule_sources
-from app.serving.snapshot import Evidence, Popular
 
 
 class NothingToEvaluate(Exception):

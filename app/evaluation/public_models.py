@@ -17,11 +17,9 @@ from app.jobs.rebuild import RebuildOptions
 from app.mining.baskets import baskets_from_lists
 from app.mining.item_weights import learn_item_weights
 from app.mining.rules import item_counts, mine_rules
-from app.serving import snapshot
-from app.serving.reader import decode_hits
+from app.published import keys, snapshot
+from app.published.snapshot import ProductFacts
 from app.serving.recommend import Assortment, Policy
-from app.serving.snapshot import ProductFacts
-from app.store import keys
 
 CATEGORY = "groceries"  # one category for every item, as the shop's catalog would have
 
@@ -45,7 +43,7 @@ def default_model(
         snapshot.decode_popular(version[keys.POPULAR]),
     )
     rules = {
-        name: decode_hits(name, raw)
+        name: snapshot.decode_hits(name, raw)
         for name, raw in version.items()
         if keys.rule_antecedent(name) is not None or name.startswith(keys.ITEM_WEIGHTS_PREFIX)
     }

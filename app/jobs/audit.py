@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.models import RuleBuild
-
-if TYPE_CHECKING:
-    from app.jobs.rebuild import RebuildResult
+from app.jobs.outcome import RebuildResult
 
 
 async def start(engine: AsyncEngine, parameters: dict[str, Any]) -> int:

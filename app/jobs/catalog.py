@@ -7,7 +7,7 @@ from collections import defaultdict
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.serving.snapshot import ProductFacts
+from app.published.snapshot import ProductFacts
 
 
 async def read_catalog(engine: AsyncEngine) -> dict[int, ProductFacts]:

@@ -12,9 +12,8 @@ from numpy.typing import NDArray
 
 from app.mining.item_weights import ItemWeights
 from app.mining.rules import RuleTable
-from app.serving import snapshot
-from app.serving.snapshot import Popular, ProductFacts
-from app.store import keys
+from app.published import keys, snapshot
+from app.published.snapshot import Popular, ProductFacts
 
 POPULAR_OVERALL = 200
 POPULAR_PER_CATEGORY = 50

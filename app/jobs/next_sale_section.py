@@ -14,13 +14,13 @@ import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.analytics.history import History
 from app.jobs.history import read_history
+from app.jobs.section_context import Entry, SectionContext
 from app.mining.runs import run_starts
 from app.mining.sequences import (
     Replenishment,
@@ -29,17 +29,14 @@ from app.mining.sequences import (
     mine_events,
     prepare,
 )
-from app.serving.sequence_entries import (
+from app.published import keys
+from app.published.sequences import (
     FollowUp,
     Refill,
     SequenceEntry,
     encode_customer_days,
     encode_sequence,
 )
-from app.store import keys
-
-if TYPE_CHECKING:  # sections.py registers this module, so only the types are imported
-    from app.jobs.sections import Entry, SectionContext
 
 CUSTOMER_PURCHASES = 8
 CUSTOMER_FOLLOW_UPS = 5

@@ -12,19 +12,17 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import models
+from app.jobs.section_context import Entry, SectionContext
 from app.logs import get_logger
 from app.offers import Plan, PlanCatalog, PlanChange, conversion_rates
-from app.serving.plans import encode_plans
-from app.store import keys
-
-if TYPE_CHECKING:  # sections.py registers this module, so only the type is imported
-    from app.jobs.sections import Entry, SectionContext
+from app.published import keys
+from app.published.plans import encode_plans
 
 log = get_logger(__name__)
 

@@ -8,8 +8,7 @@ from typing import Any
 
 from app.jobs.entries import Entries
 from app.jobs.progress import Reporter
-from app.serving import snapshot
-from app.store import keys
+from app.published import keys, snapshot
 from app.store.base import RuleStore
 
 PUBLISH_BATCH = 20_000

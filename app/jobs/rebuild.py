@@ -6,7 +6,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from enum import IntEnum
 from typing import Any
 
 from sqlalchemy import text
@@ -16,31 +15,23 @@ from app.jobs import audit
 from app.jobs.catalog import read_catalog
 from app.jobs.entries import Entries, VersionEntries, build_entries
 from app.jobs.lock import LockHeld, rebuild_lock
+from app.jobs.outcome import ExitCode as ExitCode
+from app.jobs.outcome import RebuildResult as RebuildResult
 from app.jobs.progress import Reporter, Silent
 from app.jobs.publish import PUBLISH_BATCH, publish_version
 from app.jobs.reader import SCOPES, compact_codes, read_lines
 from app.jobs.retry import DatabaseRetry, DatabaseUnreachable, with_retry
-from app.jobs.sections import SECTIONS, SectionContext
+from app.jobs.section_context import SectionContext
+from app.jobs.sections import SECTIONS
 from app.logs import get_logger
 from app.mining.baskets import BasketMatrix, encode_baskets
 from app.mining.item_weights import learn_item_weights
 from app.mining.rules import Thresholds, item_counts, mine_rules, thresholds_from
-from app.serving import snapshot
-from app.serving.snapshot import ProductFacts
-from app.store import keys
+from app.published import keys, snapshot
+from app.published.snapshot import ProductFacts
 from app.store.base import RuleStore
 
 log = get_logger(__name__)
-
-
-class ExitCode(IntEnum):
-    """What a scheduler sees; documented in the README."""
-
-    PUBLISHED = 0
-    FAILED = 1
-    INVALID = 2  # bad parameters: refused before touching anything
-    REFUSED = 3
-    LOCKED = 75
 
 
 class Refused(Exception):
@@ -82,23 +73,6 @@ class RebuildOptions:
             min_lift=self.min_lift,
             top_n=self.top_n,
         )
-
-
-@dataclass
-class RebuildResult:
-    code: ExitCode
-    message: str
-    version: int | None = None
-    orders: int = 0
-    baskets: int = 0
-    items: int = 0
-    rules: int = 0
-    min_count: int = 0
-    checksum: str | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-
-    def summary(self) -> dict[str, Any]:
-        return {**asdict(self), "code": int(self.code), "status": self.code.name.lower()}
 
 
 @dataclass(frozen=True)

@@ -7,27 +7,13 @@ writes them into the same version, so they are published and rolled back togethe
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.jobs.entries import Entries
 from app.jobs.next_sale_section import next_sale_section
 from app.jobs.plans_section import plans_section
-from app.serving.snapshot import ProductFacts
-
-Entry = tuple[str, bytes]
-
-
-@dataclass(frozen=True)
-class SectionContext:
-    """What every section may use: the catalog by SKU and the time window of the run."""
-
-    catalog: dict[str, ProductFacts]
-    since: datetime | None
-    now: datetime
-
+from app.jobs.section_context import SectionContext
 
 # A list, or a sized stream yielding its entries in name order (see app.jobs.entries).
 Section = Callable[[AsyncEngine, SectionContext], Awaitable[Entries]]

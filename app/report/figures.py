@@ -15,7 +15,7 @@ from app.analytics.tickets import PortfolioKpis, average_tickets, portfolio_kpis
 from app.mining.baskets import encode_baskets
 from app.mining.rules import default_min_count, mine_rules, thresholds_from
 from app.mining.sequences import SequenceParams, mine_sequences
-from app.serving.snapshot import ProductFacts
+from app.published.snapshot import ProductFacts
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import IO, Any
 
 import orjson
 
-from app.serving.snapshot import RuleHit
+from app.published.snapshot import RuleHit
 
 RULE_COLUMNS = (
     "antecedent", "consequent", "support", "confidence", "lift", "leverage", "conviction", "count"

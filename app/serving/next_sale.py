@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
-from app.serving.sequence_entries import FollowUp, Purchase, Refill, SequenceEntry
-from app.serving.snapshot import Popular, ProductFacts
+from app.published.sequences import FollowUp, Purchase, Refill, SequenceEntry
+from app.published.snapshot import Popular, ProductFacts
 
 Kind = Literal["next_sale", "replenishment", "popular"]
 Strategy = Literal["sequences", "popular", "mixed"]

@@ -1,29 +1,13 @@
-"""The published plan catalog: its entry bytes, and the decoded catalog of the held version."""
+"""The plan catalog of the held version, decoded once per version."""
 
 from __future__ import annotations
 
-import orjson
-
-from app.offers import PlanCatalog, plans_from_json, plans_to_json
+from app.offers import PlanCatalog
+from app.published import keys
+from app.published.plans import decode_plans
 from app.serving.reader import LoadedVersion
-from app.store import keys
 
 EMPTY = PlanCatalog(())
-
-
-def encode_plans(catalog: PlanCatalog) -> bytes:
-    return orjson.dumps(plans_to_json(catalog))
-
-
-def decode_plans(raw: bytes) -> PlanCatalog:
-    """Raises ValueError naming the broken part of the entry."""
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        raise ValueError(f"plans entry is not JSON: {error}") from error
-    if not isinstance(data, dict):
-        raise ValueError("plans entry must be a JSON object")
-    return plans_from_json(data)
 
 
 class PlanCatalogCache:

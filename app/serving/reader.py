@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from app import metrics
 from app.logs import get_logger
-from app.serving import heap, snapshot
+from app.published import keys, snapshot
+from app.published.sequences import CustomerEntry, SequenceEntry, decode_customer, decode_sequence
+from app.published.snapshot import Hits, Popular, ProductFacts
+from app.serving import heap
 from app.serving.guard import StoreGuard, StoreUnavailable
-from app.serving.merchandising import Merchandising, decode_merchandising
+from app.serving.merchandising import Merchandising, decode_merchandising, encode_merchandising
 from app.serving.recommend import Assortment, MerchIndex
-from app.serving.snapshot import Popular, ProductFacts, RuleHit, WeightHit
-from app.store import keys
 from app.store.base import RuleStore
 
 log = get_logger(__name__)
-Hits = list[RuleHit] | list[WeightHit]
 CACHED_ENTRIES = 200_000
 LOAD_TIMEOUT_SECONDS = 30.0
 
@@ -91,6 +91,29 @@ class RuleReader:
         self.merchandising = merch
         self.merch_index = MerchIndex.of(merch)
 
+    async def replace_merchandising(self, merch: Merchandising) -> None:
+        """Store the shop's rules for every process, then use them here at once."""
+        await self.guard.call(
+            self.store.put_flag(keys.MERCHANDISING, encode_merchandising(merch), 0)
+        )
+        self.use_merchandising(merch)
+
+    async def customer(self, loaded: LoadedVersion, customer_id: str) -> CustomerEntry | None:
+        """The customer's published purchases, in one store round trip; None when unknown."""
+        [raw] = await self._fetch(loaded, [keys.customer_purchases(customer_id)])
+        return None if raw is None else decode_customer(raw)
+
+    async def sequences(
+        self, loaded: LoadedVersion, skus: Sequence[str]
+    ) -> dict[str, SequenceEntry]:
+        """What follows each of `skus`, in one store round trip; SKUs without any are left out."""
+        raw = await self._fetch(loaded, [keys.sequence_rules(sku) for sku in skus])
+        return {sku: decode_sequence(value) for sku, value in zip(skus, raw, strict=True) if value}
+
+    def _fetch(self, loaded: LoadedVersion, names: Sequence[str]) -> Awaitable[list[bytes | None]]:
+        """A request's store round trip, under the deadline and circuit breaker."""
+        return self.guard.call(self.store.fetch(loaded.version, names))
+
     async def poll_forever(self, interval: float) -> None:
         while True:
             await asyncio.sleep(interval)
@@ -117,7 +140,7 @@ class RuleReader:
         if missing:
             raw = await self.guard.call(self.store.fetch(loaded.version, missing))
             for name, value in zip(missing, raw, strict=True):
-                decoded = decode_hits(name, value) if value else []
+                decoded = snapshot.decode_hits(name, value) if value else []
                 self._remember((loaded.version, name), decoded)
                 found[name] = decoded
         return found
@@ -151,10 +174,3 @@ class RuleReader:
         if self.loaded is not None:
             metrics.RULES_VERSION.set(self.loaded.version)
             metrics.RULES_AGE.set(max(0.0, time.time() - self.loaded.built_at))
-
-
-def decode_hits(name: str, value: bytes) -> Hits:
-    """A rules or item-weights entry, told apart by its name."""
-    if name.startswith(keys.ITEM_WEIGHTS_PREFIX):
-        return snapshot.decode_weights(value)
-    return snapshot.decode_rules(value)

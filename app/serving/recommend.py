@@ -33,9 +33,9 @@ from itertools import combinations
 from operator import attrgetter
 from typing import NamedTuple
 
+from app.published import keys
+from app.published.snapshot import Evidence, Popular, ProductFacts, RuleHit, WeightHit
 from app.serving.merchandising import Action, Merchandising, MerchRule
-from app.serving.snapshot import Evidence, Popular, ProductFacts, RuleHit, WeightHit
-from app.store import keys
 
 MAX_PAIR_ITEMS = 12  # pairs grow quadratically: big carts pair their first 12 known items
 POOL_PER_SLOT = 3  # candidates gathered per answer slot, for diversity to choose among

@@ -11,7 +11,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
-from app.store import keys
+from app.published import keys
 from app.store.base import (
     Declines,
     StoreError,

@@ -17,8 +17,8 @@ from app.db.engine import make_engine
 from app.demo.shop import DemoFiles
 from app.jobs.rebuild import ExitCode, RebuildOptions, rebuild
 from app.main import create_app
-from app.serving.sequence_entries import CustomerEntry, decode_customer, decode_sequence
-from app.store import keys
+from app.published import keys
+from app.published.sequences import CustomerEntry, decode_customer, decode_sequence
 from app.store.redis_store import RedisRuleStore
 from tests.conftest import REDIS_URL, _truncate, fresh_redis, import_demo, serving, settings_for
 from tests.relay import RedisRelay

@@ -19,9 +19,8 @@ from app.db.engine import make_engine
 from app.demo.shop import DemoFiles
 from app.jobs.rebuild import ExitCode, RebuildOptions, rebuild
 from app.main import create_app
-from app.serving import snapshot
-from app.serving.snapshot import ProductFacts, RuleHit
-from app.store import keys
+from app.published import keys, snapshot
+from app.published.snapshot import ProductFacts, RuleHit
 from app.store.redis_store import RedisRuleStore, job_client
 from tests.conftest import REDIS_URL, _truncate, fresh_redis, import_demo, serving, settings_for
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.demo.shop import DemoFiles
-from app.store import keys
+from app.published import keys
 from app.store.redis_store import job_client
 from tests.conftest import REDIS_URL
 from tests.e2e.test_recommend import Shop, answered, cart, demo_shop

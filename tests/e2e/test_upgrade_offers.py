@@ -23,8 +23,8 @@ from app.importing.catalog import import_plans, import_subscriptions
 from app.jobs.rebuild import ExitCode, RebuildOptions, rebuild
 from app.main import create_app
 from app.offers import PlanCatalog
-from app.serving.plans import decode_plans
-from app.store import keys
+from app.published import keys
+from app.published.plans import decode_plans
 from app.store.base import decline_member
 from app.store.redis_store import RedisRuleStore
 from tests.conftest import REDIS_URL, _truncate, fresh_redis, import_demo, serving, settings_for

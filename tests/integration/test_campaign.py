@@ -18,8 +18,8 @@ from app.importing.catalog import import_products
 from app.importing.orders import import_orders
 from app.jobs.history import read_history
 from app.jobs.rebuild import ExitCode, RebuildOptions, rebuild
-from app.serving.sequence_entries import decode_customer, decode_sequence
-from app.store import keys
+from app.published import keys
+from app.published.sequences import decode_customer, decode_sequence
 from app.store.base import RuleStore
 
 START = date(2026, 1, 5)

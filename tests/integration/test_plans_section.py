@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.importing.catalog import import_plans, import_subscriptions
 from app.jobs.plans_section import plans_section
-from app.jobs.sections import SECTIONS, SectionContext
+from app.jobs.section_context import SectionContext
+from app.jobs.sections import SECTIONS
 from app.offers import PlanCatalog
-from app.serving.plans import decode_plans
-from app.store import keys
+from app.published import keys
+from app.published.plans import decode_plans
 
 PLANS_CSV = """plan_id,name,tier,monthly_price,currency,storage_gb,seats,active,trigger_ratio
 basic,Basic 100 GB,1,1.99,EUR,100,0,true,0.9

@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.demo.shop import DemoFiles
 from app.jobs.lock import rebuild_lock
 from app.jobs.rebuild import ExitCode, RebuildOptions, rebuild
-from app.serving import snapshot
-from app.store import keys
+from app.published import keys, snapshot
 from app.store.base import RuleStore
 from tests.conftest import import_demo
 

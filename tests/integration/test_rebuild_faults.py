@@ -32,7 +32,7 @@ from app.demo.shop import DemoFiles
 from app.jobs.rebuild import ExitCode, RebuildOptions, rebuild
 from app.jobs.retry import DatabaseRetry
 from app.main import create_app
-from app.store import keys
+from app.published import keys
 from app.store.base import RuleStore
 from app.store.redis_store import RedisRuleStore, job_client
 from tests.conftest import REDIS_URL, fresh_redis, import_demo, serving, settings_for, unavailable

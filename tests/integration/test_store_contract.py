@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from app.store import keys
+from app.published import keys
 from app.store.base import Decline, RuleStore, StoreError, UnknownVersion
 
 

@@ -9,9 +9,8 @@ from app.jobs.entries import weight_entries
 from app.mining.baskets import baskets_from_lists
 from app.mining.item_weights import ease_matrix, learn_item_weights
 from app.mining.rules import item_counts
-from app.serving.reader import decode_hits
-from app.serving.snapshot import WeightHit
-from app.store import keys
+from app.published import keys, snapshot
+from app.published.snapshot import WeightHit
 
 
 def random_baskets(seed: int, items: int = 6, baskets: int = 80) -> list[list[str]]:
@@ -80,7 +79,7 @@ def test_published_weights_read_back_as_the_api_reads_them() -> None:
     entries = dict(weight_entries(kept, names))
     assert len(entries) == len(names)
     first = names[int(kept.source[0])]
-    hits = decode_hits(keys.item_weights(first), entries[keys.item_weights(first)])
+    hits = snapshot.decode_hits(keys.item_weights(first), entries[keys.item_weights(first)])
     assert hits == [
         WeightHit(names[int(t)], float(w))
         for t, w in zip(kept.target[0], kept.weight[0], strict=True)

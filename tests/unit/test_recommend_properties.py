@@ -7,6 +7,7 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.published.snapshot import Popular, ProductFacts, RuleHit
 from app.serving.merchandising import Action, Merchandising, MerchRule
 from app.serving.recommend import (
     Answer,
@@ -18,7 +19,6 @@ from app.serving.recommend import (
     rank,
     rule_sources,
 )
-from app.serving.snapshot import Popular, ProductFacts, RuleHit
 
 SKUS = [f"sku-{n}" for n in range(10)]
 CATEGORIES = ["a", "b", "c", ""]

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
+from app.published import keys
+from app.published.snapshot import Evidence, Popular, ProductFacts, RuleHit, WeightHit
 from app.serving.merchandising import Action, Merchandising, MerchRule
 from app.serving.recommend import (
     MAX_PAIR_ITEMS,
@@ -20,8 +22,6 @@ from app.serving.recommend import (
     rule_sources,
     upgrade_families,
 )
-from app.serving.snapshot import Evidence, Popular, ProductFacts, RuleHit, WeightHit
-from app.store import keys
 
 
 def product(

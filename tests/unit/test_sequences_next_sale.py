@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from app.serving.next_sale import plan_next_sale
-from app.serving.sequence_entries import (
+from app.published.sequences import (
     FollowUp,
     Purchase,
     Refill,
@@ -15,7 +14,8 @@ from app.serving.sequence_entries import (
     encode_customer,
     encode_sequence,
 )
-from app.serving.snapshot import Popular, ProductFacts
+from app.published.snapshot import Popular, ProductFacts
+from app.serving.next_sale import plan_next_sale
 
 TODAY = date(2026, 10, 25)
 

@@ -8,10 +8,11 @@ from decimal import Decimal
 import pytest
 
 from app.offers import ConversionRate, Plan, PlanCatalog
-from app.serving.plans import EMPTY, PlanCatalogCache, decode_plans, encode_plans
+from app.published import keys
+from app.published.plans import decode_plans, encode_plans
+from app.published.snapshot import Popular
+from app.serving.plans import EMPTY, PlanCatalogCache
 from app.serving.reader import LoadedVersion
-from app.serving.snapshot import Popular
-from app.store import keys
 
 CATALOG = PlanCatalog(
     (

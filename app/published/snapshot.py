@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 
+from app.published import keys
+
 
 @dataclass(frozen=True, slots=True)
 class RuleHit:
@@ -31,6 +33,7 @@ class WeightHit:
 
 
 Evidence = RuleHit | WeightHit
+Hits = list[RuleHit] | list[WeightHit]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,13 @@ def encode_weights(pairs: list[tuple[str, float]]) -> bytes:
 
 def decode_weights(raw: bytes) -> list[WeightHit]:
     return [WeightHit(sku, float(weight)) for sku, weight in orjson.loads(raw)]
+
+
+def decode_hits(name: str, raw: bytes) -> Hits:
+    """A rules or item-weights entry, told apart by its name."""
+    if name.startswith(keys.ITEM_WEIGHTS_PREFIX):
+        return decode_weights(raw)
+    return decode_rules(raw)
 
 
 def encode_catalog(products: list[ProductFacts]) -> bytes:

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 
 from app import metrics
-from app.api import admin, health, next_sale, recommend, upgrade_offers
+from app.api import health, merchandising, next_sale, recommend, upgrade_offers
 from app.api.deps import Resources
 from app.api.errors import install_error_handlers
 from app.db.engine import make_engine
@@ -25,7 +25,7 @@ from app.settings import Settings, get_settings
 from app.store.factory import store_for_requests
 
 log = get_logger(__name__)
-_ROUTE_MODULES = (recommend, upgrade_offers, next_sale, admin, health)
+_ROUTE_MODULES = (recommend, upgrade_offers, next_sale, merchandising, health)
 _NO_TELEMETRY: TelemetryConfig = {
     "tracing": False,
     "metrics": False,

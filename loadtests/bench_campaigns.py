@@ -35,9 +35,9 @@ from app.db.admin import run_admin_sql
 from app.db.engine import make_engine
 from app.db.migrate import upgrade_to_head
 from app.demo.synthetic import write_synthetic_orders, write_synthetic_products
-from app.jobs.catalog import read_catalog
-from app.jobs.history import read_history
 from app.jobs.next_sale_section import CUSTOMER_PURCHASES, next_sale_entries, recent_purchases
+from app.jobs.products import read_catalog
+from app.jobs.sources import read_history
 from app.mining.sequences import SequenceParams, mine_follow_ups
 from app.report.figures import ReportParams, build_report
 from app.report.heatmap import heatmap_png

@@ -31,17 +31,14 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import orjson
 from bench_import import Measured, cartlift, run_measured, throwaway_database
 from bench_mining import DATA_DIR, retail, timed_mlxtend
-from redis import Redis
+from bench_rebuild import REDIS_URL, _checked, _flush, _summary
 
 from app.mining import thresholds_from
 
 HERE = Path(__file__).resolve().parent
-REDIS_URL = os.environ.get("CARTLIFT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 BASELINE = [sys.executable, "-c", "import typer, rich.console"]
 HELP_GOAL = 2.0
 REBUILD_GOAL = 5.0
@@ -201,26 +198,6 @@ def bench_rebuild(database_url: str, rebuilds: int) -> None:
             f"{_verdict(mlxtend_s / wall >= REBUILD_GOAL)}",
             flush=True,
         )
-
-
-def _summary(measured: Measured) -> dict[str, Any]:
-    lines = [line for line in measured.stdout.splitlines() if line.startswith("{")]
-    summary: dict[str, Any] = orjson.loads(lines[-1])
-    return summary
-
-
-def _checked(measured: Measured, what: str) -> Measured:
-    if measured.returncode != 0:
-        sys.exit(f"{what} failed with exit {measured.returncode}:\n{measured.stderr[-2000:]}")
-    return measured
-
-
-def _flush() -> None:
-    client = Redis.from_url(REDIS_URL)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
 
 
 def _verdict(ok: bool) -> str:

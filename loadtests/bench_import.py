@@ -46,6 +46,7 @@ class Measured:
     returncode: int
     stdout: str
     stderr: str
+    cpu_s: float = 0.0  # user + system: what the command cost on a machine others share
 
 
 async def _admin(sql: str) -> None:
@@ -99,7 +100,8 @@ def run_measured(args: list[str], env: dict[str, str]) -> Measured:
         out.seek(0)
         err.seek(0)
         # ru_maxrss is in KiB on Linux.
-        return Measured(wall, usage.ru_maxrss / 1024, child.returncode, out.read(), err.read())
+        cpu = usage.ru_utime + usage.ru_stime
+        return Measured(wall, usage.ru_maxrss / 1024, child.returncode, out.read(), err.read(), cpu)
 
 
 def _child_env(extra: dict[str, str]) -> dict[str, str]:

@@ -5,9 +5,13 @@ process so its own peak RSS is measured. The data is imported once into a throwa
 database (dropped afterwards unless --keep-db names one to reuse between runs) and the
 rules go to a dedicated Redis db that is flushed before and after.
 
-Prints `bench_rebuild orders=.. skus=.. wall_s=.. read_s=.. mine_s=.. publish_s=..
-peak_rss_mb=.. rules=..`, then how the default min_count does on this data and on the
-demo shop (rules, planted pairs found, hit rate@3 against popularity).
+Prints `bench_rebuild orders=.. skus=.. wall_s=.. cpu_s=.. read_s=.. mine_s=.. sections_s=..
+publish_s=.. peak_rss_mb=.. rules=.. load_avg=..` and the same per million orders (the cost
+curve: run `--size 1m`, `3m` and `10m`), then how the default min_count does on this data
+and on the demo shop (rules, planted pairs found, hit rate@3 against popularity). The
+machine may be shared: cpu_s (user + system of the rebuild) moves much less than wall_s.
+
+    uv run python loadtests/bench_rebuild.py --size 3m --keep-db cartlift_bench_3m --no-demo
 """
 
 from __future__ import annotations
@@ -33,13 +37,15 @@ from redis import Redis
 
 from app.db.engine import make_engine
 from app.demo.synthetic import sku_name
-from app.jobs.catalog import read_catalog
-from app.jobs.reader import compact_codes, read_lines
+from app.jobs.products import read_catalog
+from app.jobs.sources import compact_codes, read_lines
 from app.mining.baskets import encode_baskets
 from app.mining.rules import mine_rules, thresholds_from
 
 REDIS_URL = os.environ.get("CARTLIFT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 SEED = 42
+# --size presets: orders and SKUs of the cost-curve points.
+SIZES = {"1m": (1_000_000, 20_000), "3m": (3_000_000, 50_000), "10m": (10_000_000, 100_000)}
 # The same command with the registered sections (next-sale, plans) left out: the cost of
 # the co-purchase rules alone, to tell it apart from what the sections add.
 RULES_ONLY = (
@@ -51,25 +57,35 @@ RULES_ONLY = (
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", choices=SIZES, help="orders x SKUs preset (1m is 1M x 20k)")
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--skus", type=int, default=20_000)
     parser.add_argument("--keep-db", help="reuse (and keep) this database between runs")
     parser.add_argument("--runs", type=int, default=1, help="rebuilds to time")
     parser.add_argument("--no-demo", action="store_true", help="skip the demo shop part")
+    parser.add_argument("--no-sweep", action="store_true", help="skip the min_count sweep")
+    parser.add_argument(
+        "--prepare-only", action="store_true", help="write and import the data (--keep-db), no run"
+    )
     options = parser.parse_args()
+    if options.size:
+        options.orders, options.skus = SIZES[options.size]
     products, orders = synthetic_files(options.orders, options.skus)
     warm_up()
     with throwaway_database("cartlift_bench_rebuild", options.keep_db) as (url, existed):
         env = {"CARTLIFT_DATABASE_URL": url, "CARTLIFT_REDIS_URL": REDIS_URL}
         if not existed:
             _import(env, products, orders)
+        if options.prepare_only:
+            return
         for _ in range(options.runs):
             for name, command in (("bench_rebuild", cartlift("rebuild")), RULES_ONLY):
                 _flush()
                 measured = _checked(run_measured(command, env), name)
                 summary = _summary(measured)
                 _report(name, measured, summary)
-        _sweep_min_count(url, options.orders, options.skus, summary["min_count"])
+        if not options.no_sweep:
+            _sweep_min_count(url, options.orders, options.skus, summary["min_count"])
     _flush()
     if not options.no_demo:
         _bench_demo()
@@ -85,13 +101,25 @@ def _report(name: str, measured: Measured, summary: dict[str, Any]) -> None:
     timings = summary["timings"]
     print(
         f"{name} orders={summary['orders']} skus={summary['items']} "
-        f"wall_s={measured.wall_s:.2f} read_s={timings['read_s']:.2f} "
+        f"wall_s={measured.wall_s:.2f} cpu_s={measured.cpu_s:.2f} read_s={timings['read_s']:.2f} "
         f"mine_s={timings['mine_s']:.2f} sections_s={timings.get('sections_s', 0):.2f} "
         f"publish_s={timings['publish_s']:.2f} "
         f"peak_rss_mb={measured.peak_rss_mb:.0f} rules={summary['rules']} "
         f"job_s={timings['total_s']:.2f} "
         f"min_count={summary['min_count']} "
+        f"load_avg={os.getloadavg()[0]:.1f} "
         f"ok={measured.wall_s < 30 and measured.peak_rss_mb < 1024}",
+        flush=True,
+    )
+    millions = max(summary["orders"], 1) / 1e6
+    stages = " ".join(
+        f"{stage}_s={timings.get(f'{stage}_s', 0) / millions:.2f}"
+        for stage in ("read", "mine", "sections", "publish")
+    )
+    print(
+        f"{name}_per_million_orders wall_s={measured.wall_s / millions:.2f} "
+        f"cpu_s={measured.cpu_s / millions:.2f} {stages} "
+        f"peak_rss_mb={measured.peak_rss_mb / millions:.0f}",
         flush=True,
     )
 

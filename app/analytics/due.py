@@ -81,8 +81,10 @@ def due_on(
     """
     last = _last_purchases(history)
     target = day.toordinal() - EPOCH_ORDINAL
-    found = [*_follow_ups_due(history, last, sequences, target),
-             *_refills_due(history, last, refills, target)]  # fmt: skip
+    found = [
+        *_follow_ups_due(history, last, sequences, target),
+        *_refills_due(history, last, refills, target),
+    ]
     best: dict[tuple[int, str], DueRow] = {}
     for customer, row in found:
         key = (customer, row.sku)
@@ -120,10 +122,10 @@ def _follow_ups_due(
             f"bought {a} on {_date(int(last.day[r]))}; {round(confidence[k] * 100)} % of its "
             f"buyers buy {b} next, typically {days} days later"
         )
-        found.append((int(last.customer[r]), DueRow(
-            history.name_of(int(last.customer[r])), b, _date(target), "next_sale", a,
-            float(confidence[k]), reason,
-        )))  # fmt: skip
+        customer = int(last.customer[r])
+        name, when = history.name_of(customer), _date(target)
+        due_row = DueRow(name, b, when, "next_sale", a, float(confidence[k]), reason)
+        found.append((customer, due_row))
     return found
 
 
@@ -140,10 +142,10 @@ def _refills_due(
             f"bought {sku} on {_date(int(last.day[r]))}; {round(share[k] * 100)} % of its "
             f"buyers rebuy it, typically every {days} days"
         )
-        found.append((int(last.customer[r]), DueRow(
-            history.name_of(int(last.customer[r])), sku, _date(target), "replenishment", sku,
-            float(share[k]), reason,
-        )))  # fmt: skip
+        customer = int(last.customer[r])
+        name, when = history.name_of(customer), _date(target)
+        due_row = DueRow(name, sku, when, "replenishment", sku, float(share[k]), reason)
+        found.append((customer, due_row))
     return found
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from app.mining.runs import distinct
 from app.mining.sequences import SECONDS_PER_DAY, Purchases
 
 Int64s = NDArray[np.int64]
@@ -61,22 +62,27 @@ class History:
         known = self.order_customer[self.line_order] != GUEST
         orders = self.line_order[known]
         return Purchases(
-            self.order_customer[orders], orders, self.order_at[orders],
-            self.line_item[known], self.n_items,
-        )  # fmt: skip
+            self.order_customer[orders],
+            orders,
+            self.order_at[orders],
+            self.line_item[known],
+            self.n_items,
+        )
 
     def last_purchases(self) -> tuple[Int64s, Int64s, Int64s]:
         """(customer, item, day) of each customer's latest purchase of each item they bought,
         sorted by customer then item. Guest orders are left out."""
         customer = self.order_customer[self.line_order]
         known = customer != GUEST
-        ids, who = np.unique(customer[known], return_inverse=True)
+        # A plain sort and a binary search: np.unique(return_inverse=True) argsorts instead.
+        ids = distinct(customer[known])
+        who = np.searchsorted(ids, customer[known])
         item = self.line_item[known].astype(np.int64)
         day = self.order_days()[self.line_order][known]
         first = int(day.min(initial=0))
         days, n = int(day.max(initial=0)) - first + 1, max(self.n_items, 1)
         # The latest day of a (customer, item) run ends that run once the packed keys are sorted.
-        keys = np.sort((who.reshape(-1) * n + item) * days + (day - first))
+        keys = np.sort((who * n + item) * days + (day - first))
         if len(keys):
             keys = keys[np.append(keys[1:] // days != keys[:-1] // days, True)]
         pair = keys // days

@@ -86,20 +86,29 @@ def reactivation_targets(
     best = best[np.lexsort((holdings.customer[rows[best]], -value[best]))]
     row, rule = rows[best], rule[best]
     columns = zip(
-        holdings.customer[row].tolist(), average[row].tolist(),
-        rules.antecedent[rule, 0].tolist(), rules.consequent[rule].tolist(),
-        confidence[best].tolist(), rules.lift[rule].tolist(), propensity[best].tolist(),
-        value[best].tolist(), strict=True,
-    )  # fmt: skip
+        holdings.customer[row].tolist(),
+        average[row].tolist(),
+        rules.antecedent[rule, 0].tolist(),
+        rules.consequent[rule].tolist(),
+        confidence[best].tolist(),
+        rules.lift[rule].tolist(),
+        propensity[best].tolist(),
+        value[best].tolist(),
+        strict=True,
+    )
     return [_row(history, tickets.portfolio_average, *column) for column in columns]
 
 
 def _offerable(rules: RuleTable, skus: tuple[str, ...], available: Collection[str]) -> RuleTable:
     keep = np.array([skus[c] in available for c in rules.consequent.tolist()], dtype=np.bool_)
     return RuleTable(
-        rules.antecedent[keep], rules.consequent[keep], rules.count[keep],
-        rules.antecedent_count[keep], rules.consequent_count[keep], rules.n_baskets,
-    )  # fmt: skip
+        rules.antecedent[keep],
+        rules.consequent[keep],
+        rules.count[keep],
+        rules.antecedent_count[keep],
+        rules.consequent_count[keep],
+        rules.n_baskets,
+    )
 
 
 def _candidates(holdings: Holdings, rules: RuleTable, targets: Int64s) -> tuple[Int64s, Int64s]:

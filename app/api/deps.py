@@ -10,8 +10,9 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.api.errors import ProblemError
+from app.api.errors import ProblemError, unavailable
 from app.serving.cooldowns import Cooldowns
+from app.serving.plans import PlanCatalogCache
 from app.serving.reader import LoadedVersion, RuleReader
 from app.settings import Settings
 
@@ -24,6 +25,8 @@ class Resources:
     reader: RuleReader
     engine: AsyncEngine
     cooldowns: Cooldowns
+    # Decoded once per version, then shared by every request of this process.
+    plan_catalogs: PlanCatalogCache = field(default_factory=PlanCatalogCache)
     client_keys: tuple[bytes, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -34,6 +37,11 @@ class Resources:
 # Dependencies are `async def` although they never await: FastAPI runs plain `def` ones in
 # the thread pool, and four thread hops per request cost more than the whole ranking.
 async def get_resources(request: Request) -> Resources:
+    return resources_of(request)
+
+
+def resources_of(request: Request) -> Resources:
+    """The lifespan's resources, typed: the one place that reads them off the app."""
     resources: Resources = request.app.state.resources
     return resources
 
@@ -48,16 +56,19 @@ async def get_reader(resources: ResourcesDep) -> RuleReader:
 ReaderDep = Annotated[RuleReader, Depends(get_reader)]
 
 
+async def get_settings(resources: ResourcesDep) -> Settings:
+    return resources.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
 async def require_version(reader: ReaderDep, resources: ResourcesDep) -> LoadedVersion:
     """The held rule version, or 503 when this process has never loaded one."""
     if reader.loaded is None:
-        raise ProblemError(
-            503,
-            "rules-unavailable",
-            "Rules unavailable",
-            reader.last_error or "no rule version loaded yet",
-            {"Retry-After": str(resources.settings.retry_after_seconds)},
-        )
+        detail = reader.last_error or "no rule version loaded yet"
+        seconds = resources.settings.retry_after_seconds
+        raise unavailable(seconds, detail, "rules-unavailable", "Rules unavailable")
     return reader.loaded
 
 
@@ -121,7 +132,7 @@ async def serving_context(request: Request) -> Serving:
     The key is read from the headers directly (a declared Header parameter costs a
     validation pass per request); routes document it with `API_KEY_PARAMETER`.
     """
-    resources: Resources = request.app.state.resources
+    resources = resources_of(request)
     if resources.client_keys:  # an open API does not look at headers at all
         await require_client_key(resources, request.headers.get("x-api-key"))
     return Serving(resources, await require_version(resources.reader, resources))

@@ -39,6 +39,20 @@ class ProblemError(Exception):
         self.headers = headers or {}
 
 
+def retry_after(seconds: int) -> dict[str, str]:
+    return {"Retry-After": str(seconds)}
+
+
+def unavailable(
+    retry_after_seconds: int,
+    detail: str,
+    slug: str = "store-unavailable",
+    title: str = "Rule store unavailable",
+) -> ProblemError:
+    """The 503 every route answers when it cannot answer yet, saying when to try again."""
+    return ProblemError(503, slug, title, detail, retry_after(retry_after_seconds))
+
+
 def problem_response(
     status: int,
     slug: str,

@@ -7,7 +7,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from app import metrics
-from app.api.deps import ReaderDep, ResourcesDep
+from app.api.deps import ReaderDep, SettingsDep
+from app.api.errors import retry_after
 
 router = APIRouter(tags=["ops"])
 
@@ -33,7 +34,7 @@ async def healthz() -> Health:
     response_model=Readiness,
     responses={503: {"model": Readiness, "description": "Not ready, with the reason"}},
 )
-async def readyz(reader: ReaderDep, resources: ResourcesDep) -> Readiness | JSONResponse:
+async def readyz(reader: ReaderDep, settings: SettingsDep) -> Readiness | JSONResponse:
     # Following the pointer doubles as the store ping; the reader's lock keeps a probe from
     # decoding a version the poller is already loading.
     await reader.refresh()
@@ -43,8 +44,8 @@ async def readyz(reader: ReaderDep, resources: ResourcesDep) -> Readiness | JSON
             version=reader.loaded.version if reader.loaded else None,
             reason=reader.last_error or "no rule version loaded",
         )
-        retry = {"Retry-After": str(resources.settings.retry_after_seconds)}
-        return JSONResponse(body.model_dump(), status_code=503, headers=retry)
+        headers = retry_after(settings.retry_after_seconds)
+        return JSONResponse(body.model_dump(), status_code=503, headers=headers)
     return Readiness(status="ready", version=reader.loaded.version)
 
 

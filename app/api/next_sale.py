@@ -17,8 +17,8 @@ from app.published.sequences import Purchase
 from app.serving.guard import StoreUnavailable
 from app.serving.next_sale import (
     Kind,
+    NextSaleOffer,
     NextSalePlan,
-    Offer,
     Strategy,
     plan_next_sale,
     popular_offers,
@@ -216,7 +216,7 @@ def _respond(
     )
 
 
-def _item(offer: Offer, loaded: LoadedVersion) -> NextSaleItem:
+def _item(offer: NextSaleOffer, loaded: LoadedVersion) -> NextSaleItem:
     facts = loaded.catalog[offer.sku]
     return NextSaleItem(
         sku=offer.sku,
@@ -230,17 +230,25 @@ def _item(offer: Offer, loaded: LoadedVersion) -> NextSaleItem:
     )
 
 
-def _evidence(offer: Offer) -> Evidence | None:
+def _evidence(offer: NextSaleOffer) -> Evidence | None:
     if offer.follow_up is not None:
         f = offer.follow_up
         return Evidence(
-            customers=f.count, support=f.support, confidence=f.confidence, lift=f.lift,
-            median_days=f.median_days, q1_days=f.q1_days, q3_days=f.q3_days,
-        )  # fmt: skip
+            customers=f.count,
+            support=f.support,
+            confidence=f.confidence,
+            lift=f.lift,
+            median_days=f.median_days,
+            q1_days=f.q1_days,
+            q3_days=f.q3_days,
+        )
     if offer.refill is not None:
         r = offer.refill
         return Evidence(
-            customers=r.repeaters, repeat_share=r.repeat_share,
-            median_days=r.median_days, q1_days=r.q1_days, q3_days=r.q3_days,
-        )  # fmt: skip
+            customers=r.repeaters,
+            repeat_share=r.repeat_share,
+            median_days=r.median_days,
+            q1_days=r.q1_days,
+            q3_days=r.q3_days,
+        )
     return None

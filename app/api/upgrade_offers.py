@@ -13,15 +13,8 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import metrics
-from app.api.deps import (
-    API_KEY_PARAMETER,
-    ClientKey,
-    ReaderDep,
-    ResourcesDep,
-    VersionDep,
-    serving_context,
-)
-from app.api.errors import ProblemError, problem_responses
+from app.api.deps import API_KEY_PARAMETER, Resources, ServingDep, serving_context
+from app.api.errors import ProblemError, problem_responses, unavailable
 from app.api.upgrade_schemas import (
     OutcomeRequest,
     OutcomeResponse,
@@ -47,7 +40,6 @@ from app.offers import (
 )
 from app.serving.cooldowns import Cooldowns
 from app.serving.guard import StoreUnavailable
-from app.serving.plans import PLAN_CATALOGS
 from app.serving.reader import LoadedVersion
 from app.settings import Settings
 from app.store.base import Decline
@@ -71,7 +63,7 @@ async def offers_for_customer(body: UpgradeOffersRequest, request: Request) -> R
     # Called, not injected, as on /recommend: dependency solving is a tenth of this route.
     serving = await serving_context(request)
     settings, loaded = serving.settings, serving.loaded
-    catalog = _catalog(loaded, settings)
+    catalog = _catalog(serving.resources, loaded)
     upgrade = upgrade_request(body, datetime.now(UTC).date())
     assessment = _assess(upgrade, catalog, _policy(settings))
     declined: frozenset[str] = frozenset()
@@ -85,21 +77,19 @@ async def offers_for_customer(body: UpgradeOffersRequest, request: Request) -> R
 
 @router.post(
     "/upgrade-offers/{offer_id}/decline",
-    dependencies=[ClientKey],
     responses=problem_responses(401, 404, 422, 503),
     summary="The customer declined an offer: stay quiet about that plan for a while",
+    openapi_extra={"parameters": [API_KEY_PARAMETER]},
 )
 async def decline_offer(
     offer_id: OfferId,
     body: OutcomeRequest,
     request: Request,
     background: BackgroundTasks,
-    resources: ResourcesDep,
-    reader: ReaderDep,
-    loaded: VersionDep,
+    serving: ServingDep,
 ) -> OutcomeResponse:
-    settings = resources.settings
-    target = _offered_plan(offer_id, _catalog(loaded, settings))
+    resources, reader, settings = serving.resources, serving.reader, serving.settings
+    target = _offered_plan(offer_id, _catalog(resources, serving.loaded))
     until = None
     cooldowns = resources.cooldowns
     if cooldowns.cooldown_seconds > 0:  # zero days: no cooldown
@@ -120,20 +110,19 @@ async def decline_offer(
 
 @router.post(
     "/upgrade-offers/{offer_id}/accept",
-    dependencies=[ClientKey],
     responses=problem_responses(401, 404, 422, 503),
     summary="The customer accepted an offer",
+    openapi_extra={"parameters": [API_KEY_PARAMETER]},
 )
 async def accept_offer(
     offer_id: OfferId,
     body: OutcomeRequest,
     request: Request,
     background: BackgroundTasks,
-    resources: ResourcesDep,
-    loaded: VersionDep,
+    serving: ServingDep,
 ) -> OutcomeResponse:
-    _offered_plan(offer_id, _catalog(loaded, resources.settings))
-    _record(background, resources.engine, body.customer_id, offer_id, "accepted")
+    _offered_plan(offer_id, _catalog(serving.resources, serving.loaded))
+    _record(background, serving.resources.engine, body.customer_id, offer_id, "accepted")
     return OutcomeResponse(
         request_id=request.state.request_id,
         offer_id=offer_id,
@@ -155,13 +144,13 @@ async def record_outcome(
         log.warning("upgrade_outcome_not_recorded", **{**row, "at": at.isoformat()}, error=reason)
 
 
-def _catalog(loaded: LoadedVersion, settings: Settings) -> PlanCatalog:
+def _catalog(resources: Resources, loaded: LoadedVersion) -> PlanCatalog:
     try:
-        return PLAN_CATALOGS.catalog(loaded)
+        return resources.plan_catalogs.catalog(loaded)
     except ValueError as error:
         log.error("plans_unreadable", version=loaded.version, error=str(error))
         detail = f"the plans of rule version {loaded.version} cannot be read"
-        raise _unavailable(settings, detail) from None
+        raise unavailable(resources.settings.retry_after_seconds, detail) from None
 
 
 def _policy(settings: Settings) -> OfferPolicy:
@@ -196,19 +185,22 @@ def _declined(
     try:
         return cooldowns.declined(customer_id, assessment.candidates)
     except StoreUnavailable as error:
-        raise _unavailable(settings, f"rule store unavailable: {error}") from None
+        raise unavailable(
+            settings.retry_after_seconds, f"rule store unavailable: {error}"
+        ) from None
 
 
 async def _store(call: Awaitable[T], settings: Settings) -> T:
     try:
         return await call
     except StoreUnavailable as error:
-        raise _unavailable(settings, f"rule store unavailable: {error}") from None
+        raise unavailable(
+            settings.retry_after_seconds, f"rule store unavailable: {error}"
+        ) from None
 
 
-def _unavailable(settings: Settings, detail: str) -> ProblemError:
-    retry = {"Retry-After": str(settings.retry_after_seconds)}
-    return ProblemError(503, "store-unavailable", "Rule store unavailable", detail, retry)
+def _store_down(settings: Settings, error: StoreUnavailable) -> ProblemError:
+    return unavailable(settings.retry_after_seconds, f"rule store unavailable: {error}")
 
 
 def _offered_plan(offer_id: str, catalog: PlanCatalog) -> Plan:

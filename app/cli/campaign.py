@@ -51,8 +51,8 @@ class Shop:
 def load_shop(since: timedelta | None) -> Shop:
     """History and catalog straight from the database (campaigns never need the rule store)."""
     from app.db.engine import make_engine
-    from app.jobs.catalog import read_catalog
-    from app.jobs.history import read_history
+    from app.jobs.products import read_catalog
+    from app.jobs.sources import read_history
 
     settings = load_settings()
     start = datetime.now(UTC) - since if since else None

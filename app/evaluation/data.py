@@ -8,8 +8,8 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.jobs.catalog import read_catalog
-from app.jobs.reader import BasketLines, compact_codes, read_lines
+from app.jobs.products import read_catalog
+from app.jobs.sources import BasketLines, compact_codes, read_lines
 from app.mining.baskets import BasketMatrix, encode_baskets
 from app.published.snapshot import ProductFacts
 

@@ -21,8 +21,15 @@ ORDER_COLUMNS = Columns(
 CHUNK_ROWS = 20_000
 STAGE = "stage_order_lines"
 STAGE_COLUMNS = (
-    "line_no", "order_ext", "customer_ext", "ordered_at", "sku", "quantity", "unit_price", "channel"
-)  # fmt: skip
+    "line_no",
+    "order_ext",
+    "customer_ext",
+    "ordered_at",
+    "sku",
+    "quantity",
+    "unit_price",
+    "channel",
+)
 
 Progress = Callable[[int], None]
 

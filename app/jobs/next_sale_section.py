@@ -19,9 +19,9 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.analytics.history import History
-from app.jobs.history import read_history
 from app.jobs.section_context import Entry, SectionContext
-from app.mining.runs import run_starts
+from app.jobs.sources import read_history
+from app.mining.runs import distinct, run_starts
 from app.mining.sequences import (
     Replenishment,
     SequenceParams,
@@ -45,7 +45,7 @@ EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 async def next_sale_section(engine: AsyncEngine, context: SectionContext) -> NextSaleEntries:
     """`seq:{sku}` for every antecedent or consumable, `cust:{id}` for every customer."""
-    history = await read_history(engine, context.since, amounts=False)
+    history = context.history.take() or await read_history(engine, context.since, amounts=False)
     recent, skus = recent_purchases(history, CUSTOMER_PURCHASES), history.skus
     purchases = history.purchases()
     # Preparing and mining are the peaks: only what they read may be held then.
@@ -105,11 +105,17 @@ def sequence_entries(
     """One entry per SKU that has follow-ups or is a consumable, sorted by SKU."""
     follow_ups: dict[str, list[FollowUp]] = {}
     rows = zip(
-        table.antecedent.tolist(), table.consequent.tolist(), table.count.tolist(),
-        table.support.tolist(), table.confidence.tolist(), table.lift.tolist(),
-        table.delays.median.tolist(), table.delays.q1.tolist(), table.delays.q3.tolist(),
+        table.antecedent.tolist(),
+        table.consequent.tolist(),
+        table.count.tolist(),
+        table.support.tolist(),
+        table.confidence.tolist(),
+        table.lift.tolist(),
+        table.delays.median.tolist(),
+        table.delays.q1.tolist(),
+        table.delays.q3.tolist(),
         strict=True,
-    )  # fmt: skip
+    )
     for a, b, count, support, confidence, lift, median, q1, q3 in rows:
         follow_ups.setdefault(skus[a], []).append(
             FollowUp(skus[b], count, support, confidence, lift, median, q1, q3)
@@ -117,11 +123,15 @@ def sequence_entries(
     refill = {
         skus[item]: Refill(median, q1, q3, repeaters, share)
         for item, median, q1, q3, repeaters, share in zip(
-            refills.item.tolist(), refills.delays.median.tolist(), refills.delays.q1.tolist(),
-            refills.delays.q3.tolist(), refills.repeaters.tolist(), refills.repeat_share.tolist(),
+            refills.item.tolist(),
+            refills.delays.median.tolist(),
+            refills.delays.q1.tolist(),
+            refills.delays.q3.tolist(),
+            refills.repeaters.tolist(),
+            refills.repeat_share.tolist(),
             strict=True,
         )
-    }  # fmt: skip
+    }
     return {
         sku: SequenceEntry(window_days, tuple(follow_ups.get(sku, ())), refill.get(sku))
         for sku in sorted(set(follow_ups) | set(refill))
@@ -166,12 +176,14 @@ def recent_purchases(history: History, per_customer: int) -> RecentPurchases:
     )
     del keys, opens
     who, day, item = who[kept], day[kept], item[kept]
-    skus = [history.skus[code] for code in item.tolist()]
-    unique_days, at_day = np.unique(day, return_inverse=True)
-    names = [_date(first_day + int(d)).isoformat() for d in unique_days.tolist()]
-    dates = [names[k] for k in at_day.reshape(-1).tolist()]
+    # Object arrays turn codes into strings in one take, not one Python lookup per row.
+    skus = np.array(history.skus, dtype=object)[item].tolist()
+    unique_days = distinct(day)
+    labels = [_date(first_day + int(d)).isoformat() for d in unique_days.tolist()]
+    dates = np.array(labels, dtype=object)[np.searchsorted(unique_days, day)].tolist()
     starts = run_starts(who)
-    customers = [history.name_of(int(c)) for c in ids[who[starts]].tolist()]
+    name_of = history.customer_names.get
+    customers = [name_of(c, str(c)) for c in ids[who[starts]].tolist()]
     return RecentPurchases(customers, [*starts.tolist(), len(who)], skus, dates)
 
 

@@ -8,21 +8,24 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.analytics.history import GUEST, History
 from app.jobs import audit
-from app.jobs.catalog import read_catalog
 from app.jobs.entries import Entries, VersionEntries, build_entries
 from app.jobs.lock import LockHeld, rebuild_lock
 from app.jobs.outcome import ExitCode as ExitCode
 from app.jobs.outcome import RebuildResult as RebuildResult
+from app.jobs.products import read_catalog
 from app.jobs.progress import Reporter, Silent
 from app.jobs.publish import PUBLISH_BATCH, publish_version
-from app.jobs.reader import SCOPES, compact_codes, read_lines
 from app.jobs.retry import DatabaseRetry, DatabaseUnreachable, with_retry
-from app.jobs.section_context import SectionContext
+from app.jobs.section_context import Handover, SectionContext
 from app.jobs.sections import SECTIONS
+from app.jobs.sources import SCOPES, read_history
 from app.logs import get_logger
 from app.mining.baskets import BasketMatrix, encode_baskets
 from app.mining.item_weights import learn_item_weights
@@ -80,6 +83,7 @@ class _Read:
     matrix: BasketMatrix
     skus: list[str]
     catalog: dict[str, ProductFacts]
+    history: History
 
 
 @dataclass(frozen=True)
@@ -164,13 +168,15 @@ async def _mine_and_publish(run: _Run) -> None:
     result.rules, result.min_count = len(rules), thresholds.min_count
     counts, skus, catalog = item_counts(read.matrix), read.skus, read.catalog
     weights = learn_item_weights(read.matrix, counts) if options.item_weights else None
+    history = Handover(read.history)
     del read  # the basket matrix: sections need the memory
     run.timed("mine", clock)
     await _guard(run.store, options, result)
 
     clock = time.perf_counter()
     run.reporter.phase("reading sections")
-    context = SectionContext(catalog=catalog, since=since, now=datetime.now(UTC))
+    context = SectionContext(catalog, since, datetime.now(UTC), history)
+    del history
     extra = await with_retry(run.retry, "sections", lambda: _sections(run.engine, context))
     run.timed("sections", clock)
 
@@ -190,17 +196,30 @@ async def _mine_and_publish(run: _Run) -> None:
 
 
 async def _read(run: _Run, since: datetime | None) -> _Read:
-    """The baskets and the catalog; safe to repeat after a lost connection."""
-    lines = await read_lines(run.engine, run.options.scope, since)
+    """The orders of the window and the catalog; safe to repeat after a lost connection.
+
+    One read serves the rules (lines grouped into baskets) and the sections (customers
+    and dates), instead of each reading the orders again.
+    """
+    history = await read_history(run.engine, since, amounts=False)
     catalog_by_id = await read_catalog(run.engine)
-    product_ids, codes = compact_codes(lines.product_ids)
-    skus = [catalog_by_id[pid].sku for pid in product_ids.tolist()]
-    matrix = encode_baskets(lines.basket_ids, codes, len(skus))
+    matrix = encode_baskets(basket_ids(history, run.options.scope), history.line_item,
+                            history.n_items)  # fmt: skip
     run.result.orders, run.result.baskets, run.result.items = (
-        lines.orders, matrix.shape[0], len(skus)
+        history.n_orders, matrix.shape[0], history.n_items
     )  # fmt: skip
     catalog = {facts.sku: facts for facts in catalog_by_id.values()}
-    return _Read(matrix, skus, catalog)
+    return _Read(matrix, list(history.skus), catalog, history)
+
+
+def basket_ids(history: History, scope: str) -> NDArray[np.int64]:
+    """Order scope: the order (orders are numbered in id order). Customer scope: the
+    customer, and a guest order on its own under a negative number, as in the database."""
+    if scope == "order":
+        return history.line_order
+    customer = history.order_customer[history.line_order]
+    guest: NDArray[np.int64] = -(history.line_order + 1)
+    return np.where(customer == GUEST, guest, customer)
 
 
 async def _sections(engine: AsyncEngine, context: SectionContext) -> list[Entries]:

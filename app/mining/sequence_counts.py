@@ -36,14 +36,15 @@ def delay_histogram(events: Events, window: int) -> Tally:
 class _Tally:
     """Customers per (A, B, delay) key, held as a sparse row per A.
 
-    Keys are buffered, then sorted (a plain sort of packed integers is fast) and counted;
-    each batch joins the running total with a sparse addition, a linear merge in C++, so
-    memory follows the distinct keys rather than the follow-ups seen.
+    Keys are buffered, then sorted (a plain sort of packed integers is fast) and counted
+    into a sparse batch. Batches are added like a binary counter: a batch joins the one
+    below it on the stack only once it is about as large, so every count is merged about
+    log(batches) times rather than once per batch (a sparse addition is a linear merge).
     """
 
     def __init__(self, rows: int, columns: int) -> None:
         self._shape = (rows, columns)
-        self._sum = sp.csr_array(self._shape, dtype=np.int32)
+        self._stack: list[Tally] = []
         self._parts: list[Int64s] = []
         self._pending = 0
 
@@ -56,7 +57,10 @@ class _Tally:
 
     def total(self) -> Tally:
         self._flush()
-        return cast(Tally, self._sum)
+        total = cast(Tally, sp.csr_array(self._shape, dtype=np.int32))
+        while self._stack:
+            total = total + self._stack.pop()
+        return total
 
     def _flush(self) -> None:
         if not self._parts:
@@ -69,7 +73,9 @@ class _Tally:
         indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=self._shape[0]))))
         batch = sp.csr_array((counts, columns, indptr), shape=self._shape)
         batch.has_canonical_format = True  # sorted, distinct: scipy need not check again
-        self._sum = self._sum + batch
+        while self._stack and self._stack[-1].nnz <= 2 * batch.nnz:
+            batch = cast(Tally, self._stack.pop() + batch)
+        self._stack.append(cast(Tally, batch))
 
 
 def _followers(events: Events, window: int) -> tuple[Int32s, Int32s]:

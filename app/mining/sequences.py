@@ -196,9 +196,15 @@ def _strong_rules(
     strong &= at_least(count * np.int64(events.n_customers), held_a * held_b, lift)
     q1, median, q3 = run_quantiles(columns % width, data.astype(np.int64), starts, kept[strong])
     return (
-        a[strong].astype(np.int32), b[strong].astype(np.int32), count[strong],
-        held_a[strong], held_b[strong], q1, median, q3,
-    )  # fmt: skip
+        a[strong].astype(np.int32),
+        b[strong].astype(np.int32),
+        count[strong],
+        held_a[strong],
+        held_b[strong],
+        q1,
+        median,
+        q3,
+    )
 
 
 def _replenishment(events: Events, params: SequenceParams) -> Replenishment:
@@ -229,9 +235,12 @@ def _replenishment(events: Events, params: SequenceParams) -> Replenishment:
         keep &= ~(delays.q3 - delays.q1 > params.max_interval_spread * delays.median)
     kept = np.flatnonzero(keep)
     return Replenishment(
-        items[kept].astype(np.int32), holders[kept], repeaters[kept], intervals[kept],
+        items[kept].astype(np.int32),
+        holders[kept],
+        repeaters[kept],
+        intervals[kept],
         Delays(delays.q1[kept], delays.median[kept], delays.q3[kept]),
-    )  # fmt: skip
+    )
 
 
 def _ranked(table: SequenceTable, top_n: int | None) -> SequenceTable:
@@ -243,7 +252,11 @@ def _ranked(table: SequenceTable, top_n: int | None) -> SequenceTable:
         start = np.maximum.accumulate(np.where(opens, np.arange(len(order)), 0))
         order = order[np.arange(len(order)) - start < top_n]
     return SequenceTable(
-        table.antecedent[order], table.consequent[order], table.count[order],
-        table.antecedent_count[order], table.consequent_count[order], table.n_customers,
+        table.antecedent[order],
+        table.consequent[order],
+        table.count[order],
+        table.antecedent_count[order],
+        table.consequent_count[order],
+        table.n_customers,
         Delays(table.delays.q1[order], table.delays.median[order], table.delays.q3[order]),
-    )  # fmt: skip
+    )

@@ -30,13 +30,21 @@ class Thresholds:
     def __post_init__(self) -> None:
         checks = (
             (self.min_count >= 1, "min_count", "must be >= 1", self.min_count),
-            (0 <= self.min_confidence <= 1, "min_confidence", "must be within [0, 1]",
-             self.min_confidence),
+            (
+                0 <= self.min_confidence <= 1,
+                "min_confidence",
+                "must be within [0, 1]",
+                self.min_confidence,
+            ),
             (self.min_lift >= 0, "min_lift", "must be >= 0", self.min_lift),
             (self.top_n is None or self.top_n >= 1, "top_n", "must be >= 1 or None", self.top_n),
-            (self.max_antecedent in (1, 2), "max_antecedent", "must be 1 or 2",
-             self.max_antecedent),
-        )  # fmt: skip
+            (
+                self.max_antecedent in (1, 2),
+                "max_antecedent",
+                "must be 1 or 2",
+                self.max_antecedent,
+            ),
+        )
         for ok, name, rule, value in checks:
             _require(ok, name, rule, value)
 

@@ -59,18 +59,21 @@ class CustomerEntry:
 
 
 def sequence_document(entry: SequenceEntry) -> dict[str, Any]:
+    refill = entry.refill
     return {
         "w": entry.window_days,
-        "f": [
-            [f.sku, f.count, _short(f.support), _short(f.confidence), _short(f.lift),
-             f.median_days, f.q1_days, f.q3_days]
-            for f in entry.follow_ups
-        ],
-        "r": None if entry.refill is None else [
-            entry.refill.median_days, entry.refill.q1_days, entry.refill.q3_days,
-            entry.refill.repeaters, _short(entry.refill.repeat_share),
-        ],
-    }  # fmt: skip
+        "f": [_follow_up_row(f) for f in entry.follow_ups],
+        "r": None if refill is None else _refill_row(refill),
+    }
+
+
+def _follow_up_row(f: FollowUp) -> list[Any]:
+    short = (_short(f.support), _short(f.confidence), _short(f.lift))
+    return [f.sku, f.count, *short, f.median_days, f.q1_days, f.q3_days]
+
+
+def _refill_row(r: Refill) -> list[Any]:
+    return [r.median_days, r.q1_days, r.q3_days, r.repeaters, _short(r.repeat_share)]
 
 
 def _short(value: float) -> float:

@@ -56,5 +56,6 @@ def _annotate(axes: Axes, row: int, column: int, value: float, holders: int) -> 
     else:
         text = f"{value:.0f} %"
         color, weight = ("white" if value > DARK_CELL else INK), "bold"
-    axes.text(column, row, text, ha="center", va="center", color=color,
-              fontsize=10, fontweight=weight)  # fmt: skip
+    axes.text(
+        column, row, text, ha="center", va="center", color=color, fontsize=10, fontweight=weight
+    )

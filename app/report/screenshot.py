@@ -9,9 +9,14 @@ from pathlib import Path
 from PIL import Image, ImageChops
 
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-)  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+)
 WIDTH = 1280
 # Chromium captures the window, not the page: open one taller than any report, then trim.
 TALL = 8000
@@ -22,9 +27,12 @@ def screenshot(html: Path, png: Path, browser: str = "chromium") -> tuple[int, i
     """Write the PNG and return its size."""
     png.parent.mkdir(parents=True, exist_ok=True)
     command = [
-        browser, *FLAGS, f"--window-size={WIDTH},{TALL}",
-        f"--screenshot={png.resolve()}", html.resolve().as_uri(),
-    ]  # fmt: skip
+        browser,
+        *FLAGS,
+        f"--window-size={WIDTH},{TALL}",
+        f"--screenshot={png.resolve()}",
+        html.resolve().as_uri(),
+    ]
     subprocess.run(command, check=True, capture_output=True, timeout=120)
     return trim(png)
 

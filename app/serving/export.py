@@ -12,8 +12,15 @@ import orjson
 from app.published.snapshot import RuleHit
 
 RULE_COLUMNS = (
-    "antecedent", "consequent", "support", "confidence", "lift", "leverage", "conviction", "count"
-)  # fmt: skip
+    "antecedent",
+    "consequent",
+    "support",
+    "confidence",
+    "lift",
+    "leverage",
+    "conviction",
+    "count",
+)
 FORMATS = ("csv", "jsonl")
 
 

@@ -30,7 +30,7 @@ Strategy = Literal["sequences", "popular", "mixed"]
 
 
 @dataclass(frozen=True)
-class Offer:
+class NextSaleOffer:
     sku: str
     kind: Kind
     send_on: date
@@ -43,7 +43,7 @@ class Offer:
 @dataclass
 class NextSalePlan:
     strategy: Strategy
-    offers: list[Offer] = field(default_factory=list)
+    offers: list[NextSaleOffer] = field(default_factory=list)
     reason: str | None = None
 
 
@@ -67,7 +67,7 @@ def plan_next_sale(
 ) -> NextSalePlan:
     """`blocked`: items the shop's merchandising rules forbid, never offered."""
     last = last_purchases(purchases)
-    best: dict[str, Offer] = {}
+    best: dict[str, NextSaleOffer] = {}
     for offer in _candidates(last, sequences, today):
         current = best.get(offer.sku)
         if current is None or (offer.score, current.send_on) > (current.score, offer.send_on):
@@ -87,38 +87,39 @@ def popular_offers(
     today: date,
     limit: int,
     taken: set[str] | None = None,
-) -> list[Offer]:
+) -> list[NextSaleOffer]:
     """Popular items in the categories the customer buys, then overall, none they hold."""
     categories = dict.fromkeys(catalog[sku].category for sku in held if sku in catalog)
     candidates = [s for cat in categories for s in popular.by_category.get(cat, ())]
-    chosen: list[Offer] = []
+    chosen: list[NextSaleOffer] = []
     seen = set(held) | (taken or set())
     for sku in [*candidates, *popular.overall]:
         if len(chosen) >= limit:
             break
         if sku not in seen and _available(catalog, sku):
             seen.add(sku)
-            chosen.append(Offer(sku, "popular", today, 0.0))
+            chosen.append(NextSaleOffer(sku, "popular", today, 0.0))
     return chosen
 
 
 def _candidates(
     last: Mapping[str, date], sequences: Mapping[str, SequenceEntry], today: date
-) -> Iterable[Offer]:
+) -> Iterable[NextSaleOffer]:
     for sku, on in last.items():
         entry = sequences.get(sku)
         if entry is None:
             continue
         if entry.refill is not None:
             due = _after(on, entry.refill.median_days, today)
-            yield Offer(sku, "replenishment", due, entry.refill.repeat_share, (sku,), None,
-                        entry.refill)  # fmt: skip
+            yield NextSaleOffer(
+                sku, "replenishment", due, entry.refill.repeat_share, (sku,), None, entry.refill
+            )
         if (today - on).days > entry.window_days:
             continue  # the customers who follow this purchase up have done so by now
         for follow in entry.follow_ups:
             if follow.sku not in last:
                 due = _after(on, follow.median_days, today)
-                yield Offer(follow.sku, "next_sale", due, follow.confidence, (sku,), follow)
+                yield NextSaleOffer(follow.sku, "next_sale", due, follow.confidence, (sku,), follow)
 
 
 def _after(on: date, days: float, today: date) -> date:

@@ -31,6 +31,3 @@ class PlanCatalogCache:
             self._catalog = decode_plans(raw)
             self._raw = raw
         return self._catalog
-
-
-PLAN_CATALOGS = PlanCatalogCache()

@@ -16,8 +16,8 @@ from typer.testing import CliRunner, Result
 from app.cli.main import app
 from app.importing.catalog import import_products
 from app.importing.orders import import_orders
-from app.jobs.history import read_history
 from app.jobs.rebuild import ExitCode, RebuildOptions, rebuild
+from app.jobs.sources import read_history
 from app.published import keys
 from app.published.sequences import decode_customer, decode_sequence
 from app.store.base import RuleStore

@@ -1,4 +1,4 @@
-"""Admin endpoints: the shop's merchandising rules (pin, boost, bury, block)."""
+"""Admin endpoints for the shop's merchandising rules (pin, boost, bury, block)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import AdminKey, ReaderDep, ResourcesDep
-from app.api.errors import ProblemError, problem_responses
+from app.api.deps import AdminKey, ReaderDep, SettingsDep
+from app.api.errors import problem_responses, unavailable
 from app.serving.guard import StoreUnavailable
 from app.serving.merchandising import Action, Merchandising, MerchRule
 
@@ -60,7 +60,7 @@ async def read_merchandising(reader: ReaderDep) -> MerchandisingModel:
     summary="Replace the merchandising rules; effective at once, kept across rebuilds",
 )
 async def replace_merchandising(
-    body: MerchandisingModel, reader: ReaderDep, resources: ResourcesDep
+    body: MerchandisingModel, reader: ReaderDep, settings: SettingsDep
 ) -> MerchandisingModel:
     merch = Merchandising(
         tuple(MerchRule(r.sku, r.action, r.antecedent, r.factor) for r in body.rules)
@@ -68,8 +68,5 @@ async def replace_merchandising(
     try:
         await reader.replace_merchandising(merch)
     except StoreUnavailable as error:
-        retry = {"Retry-After": str(resources.settings.retry_after_seconds)}
-        raise ProblemError(
-            503, "store-unavailable", "Store unavailable", str(error), retry
-        ) from None
+        raise unavailable(settings.retry_after_seconds, str(error)) from None
     return body

@@ -20,7 +20,7 @@ from app.middleware import RequestContext
 from app.published import keys
 from app.serving.cooldowns import Cooldowns
 from app.serving.guard import CircuitBreaker, StoreGuard
-from app.serving.reader import RuleReader
+from app.serving.reader import FIRST_LOOK_SECONDS, RuleReader
 from app.settings import Settings, get_settings
 from app.store.factory import store_for_requests
 
@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = _open_resources(settings)
         app.state.resources = resources
-        await resources.reader.refresh()
+        await resources.reader.refresh(deadline=FIRST_LOOK_SECONDS)
         await resources.cooldowns.sync()
         interval = settings.version_poll_seconds
         pollers = [
@@ -108,4 +108,6 @@ def _version(resources: Resources) -> int | None:
 
 
 def _store_kind(settings: Settings) -> str:
-    return "redis" if settings.redis_url else f"file:{settings.snapshot_dir}"
+    if settings.redis_url:
+        return "redis-cluster" if settings.redis_cluster else "redis"
+    return f"file:{settings.snapshot_dir}"

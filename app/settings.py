@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, description="Redis URL for the rule store; unset = file snapshots."
     )
+    redis_cluster: bool = Field(
+        default=False,
+        description="CARTLIFT_REDIS_URL names one node of a Redis Cluster (rules spread over it).",
+    )
     snapshot_dir: Path = Field(
         default=DEFAULT_VAR_DIR / "rules",
         description="Directory of the file-snapshot rule store (used when no Redis URL is set).",

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -34,7 +35,9 @@ from app.main import create_app
 from app.settings import Settings
 from app.store.base import RuleStore
 from app.store.file_store import FileRuleStore
+from app.store.redis_cluster_store import RedisClusterRuleStore, cluster_job_client
 from app.store.redis_store import RedisRuleStore, job_client
+from tests.redis_cluster import Cluster, redis_cluster
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PG_SERVER = os.environ.get(
@@ -142,12 +145,38 @@ async def redis_client() -> AsyncIterator[Redis]:
         yield client
 
 
-@pytest.fixture(params=["redis", "file"])
+@pytest.fixture(scope="session")
+def shared_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A private three-master Redis Cluster for this test session (never the shared Redis)."""
+    with ExitStack() as stack:
+        try:
+            cluster = stack.enter_context(redis_cluster(tmp_path_factory.mktemp("cluster")))
+        except (OSError, RuntimeError, subprocess.SubprocessError) as error:
+            unavailable("A local Redis Cluster", error)
+        yield cluster
+
+
+@asynccontextmanager
+async def fresh_cluster(url: str) -> AsyncIterator[RedisClusterRuleStore]:
+    """The cluster emptied on every master before and after."""
+    client = cluster_job_client(url)
+    await client.flushall(target_nodes=RedisCluster.PRIMARIES)
+    try:
+        yield RedisClusterRuleStore(client)
+    finally:
+        await client.flushall(target_nodes=RedisCluster.PRIMARIES)
+        await client.aclose()
+
+
+@pytest.fixture(params=["redis", "redis-cluster", "file"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RuleStore]:
     """Every RuleStore contract test runs against each backend."""
     if request.param == "redis":
         async with fresh_redis() as client:
             yield RedisRuleStore(client)
+    elif request.param == "redis-cluster":
+        async with fresh_cluster(request.getfixturevalue("shared_cluster").url) as store:
+            yield store
     else:
         yield FileRuleStore(tmp_path / "rules")
 

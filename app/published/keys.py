@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 PREFIX = "cartlift"
 CURRENT = f"{PREFIX}:current"
 NEXT_VERSION = f"{PREFIX}:next_version"
@@ -9,6 +11,28 @@ VERSIONS = f"{PREFIX}:versions"
 BUILDING = f"{PREFIX}:building"
 MERCHANDISING = f"{PREFIX}:merchandising"
 DECLINES = f"{PREFIX}:declines"  # declined upgrade offers, scored by when
+
+
+@dataclass(frozen=True, slots=True)
+class ControlKeys:
+    """The keys outside every version that say which versions exist and which one is live."""
+
+    current: str
+    next_version: str
+    versions: str
+    building: str
+
+
+CONTROL = ControlKeys(CURRENT, NEXT_VERSION, VERSIONS, BUILDING)
+# On Redis Cluster the seal-and-flip script changes `building`, `versions` and `current` at
+# once, and a script may only touch keys of one slot: these four share one hash tag. Nothing
+# else does, so the entries of a version spread over every slot.
+CLUSTER_CONTROL = ControlKeys(
+    current=f"{PREFIX}:{{control}}:current",
+    next_version=f"{PREFIX}:{{control}}:next_version",
+    versions=f"{PREFIX}:{{control}}:versions",
+    building=f"{PREFIX}:{{control}}:building",
+)
 
 # Entry names inside one version. One key per antecedent spreads rules over cluster slots.
 META = "meta"

@@ -23,6 +23,9 @@ from app.store.base import RuleStore
 log = get_logger(__name__)
 CACHED_ENTRIES = 200_000
 LOAD_TIMEOUT_SECONDS = 30.0
+# At start nothing is served yet and a cluster client first maps the slots of every master:
+# the first look at the pointer may take longer than a request's deadline, within reason.
+FIRST_LOOK_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -59,18 +62,18 @@ class RuleReader:
         self._cache: dict[tuple[int, str], Hits] = {}
         self._refreshing = asyncio.Lock()
 
-    async def refresh(self) -> None:
+    async def refresh(self, deadline: float | None = None) -> None:
         """Follow the `current` pointer; keep serving the held version when the store fails.
 
         The poller and readiness probes both call this; the lock makes a probe that arrives
         during a load wait for it instead of decoding the same version a second time.
         """
         async with self._refreshing:
-            await self._refresh()
+            await self._refresh(deadline)
 
-    async def _refresh(self) -> None:
+    async def _refresh(self, deadline: float | None) -> None:
         try:
-            version = await self.guard.call(self.store.current_version())
+            version = await self.guard.call(self.store.current_version(), deadline=deadline)
             if version is not None and (self.loaded is None or self.loaded.version != version):
                 self.loaded = await self._load(version)
                 heap.settle()

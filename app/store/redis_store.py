@@ -8,7 +8,7 @@ from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 from redis.retry import Retry
 
 from app.published import keys
@@ -65,20 +65,18 @@ def job_client(url: str) -> Redis:
 
 
 class RedisRuleStore:
-    def __init__(self, client: Redis) -> None:
+    def __init__(self, client: Redis, control: keys.ControlKeys = keys.CONTROL) -> None:
         self._redis = client
+        self._control = control
 
     async def current_version(self) -> int | None:
-        value = await self._call(self._redis.get(keys.CURRENT))
+        value = await self._call(self._redis.get(self._control.current))
         return int(value) if value is not None else None
 
     async def fetch(self, version: int, names: Sequence[str]) -> list[bytes | None]:
         if not names:
             return []
-        found: list[bytes | None] = await self._call(
-            self._redis.mget([keys.versioned(version, name) for name in names])
-        )
-        return found
+        return await self._mget([keys.versioned(version, name) for name in names])
 
     async def entry_names(self, version: int) -> list[str]:
         prefix = len(keys.versioned(version, ""))
@@ -89,29 +87,25 @@ class RedisRuleStore:
         return sorted(names)
 
     async def allocate_version(self) -> int:
-        version = int(await self._call(self._redis.incr(keys.NEXT_VERSION)))
-        await self._call(self._redis.sadd(keys.BUILDING, version))
+        version = int(await self._call(self._redis.incr(self._control.next_version)))
+        await self._call(self._redis.sadd(self._control.building, version))
         return version
 
     async def write_entries(self, version: int, entries: Iterable[tuple[str, bytes]]) -> None:
-        # MSET of a thousand entries costs the client about what one SET does: 10x faster
-        # than pipelined SETs for a version of 200k entries. (A cluster client would split
-        # each MSET by slot, as mset_nonatomic does.)
         iterator = iter(entries)
         while batch := list(islice(iterator, WRITE_BATCH * 10)):
-            pipe = self._redis.pipeline(transaction=False)
-            for start in range(0, len(batch), MSET_ENTRIES):
-                chunk = batch[start : start + MSET_ENTRIES]
-                pipe.mset({keys.versioned(version, name): value for name, value in chunk})
-            await self._call(pipe.execute())
+            await self._mset([(keys.versioned(version, name), value) for name, value in batch])
 
     async def activate(self, version: int, keep: int) -> list[int]:
         # The pointer is one key, so readers flip from N to N+1 in a single step. Sealing and
         # flipping run as one script: a job killed in between must not leave `current` on a
         # version still marked as building, and a version another run already discarded
         # (because this run lost its lock) must never go live with holes in it.
+        control = self._control
         sealed_now = await self._call(
-            self._redis.eval(SEAL_AND_FLIP, 3, keys.BUILDING, keys.VERSIONS, keys.CURRENT, version)
+            self._redis.eval(
+                SEAL_AND_FLIP, 3, control.building, control.versions, control.current, version
+            )
         )
         if not sealed_now:
             raise StoreError(f"version {version} was discarded while it was being written")
@@ -124,18 +118,18 @@ class RedisRuleStore:
     async def rollback(self, version: int) -> None:
         if version not in await self.versions():
             raise UnknownVersion(f"version {version} is not held by the store")
-        await self._call(self._redis.set(keys.CURRENT, version))
+        await self._call(self._redis.set(self._control.current, version))
 
     async def versions(self) -> list[int]:
-        members = await self._call(self._redis.zrange(keys.VERSIONS, 0, -1))
+        members = await self._call(self._redis.zrange(self._control.versions, 0, -1))
         return sorted(int(member) for member in members)
 
     async def discard_unfinished(self) -> list[int]:
-        members = await self._call(self._redis.smembers(keys.BUILDING))
+        members = await self._call(self._redis.smembers(self._control.building))
         unfinished = sorted(int(member) for member in members)
         for version in unfinished:
             await self._drop(version)
-            await self._call(self._redis.srem(keys.BUILDING, version))
+            await self._call(self._redis.srem(self._control.building, version))
         return unfinished
 
     async def put_flag(self, name: str, value: bytes, ttl_seconds: int) -> None:
@@ -144,8 +138,7 @@ class RedisRuleStore:
     async def get_flags(self, names: Sequence[str]) -> list[bytes | None]:
         if not names:
             return []
-        found: list[bytes | None] = await self._call(self._redis.mget(list(names)))
-        return found
+        return await self._mget(list(names))
 
     async def record_decline(self, customer_id: str, plan_id: str, keep_seconds: float) -> float:
         member = decline_member(customer_id, plan_id)
@@ -168,7 +161,7 @@ class RedisRuleStore:
         await self._redis.aclose()
 
     async def _drop(self, version: int) -> None:
-        await self._call(self._redis.zrem(keys.VERSIONS, str(version)))
+        await self._call(self._redis.zrem(self._control.versions, str(version)))
         batch: list[bytes] = []
         async for key in self._redis.scan_iter(match=keys.version_pattern(version), count=1000):
             batch.append(key)
@@ -178,11 +171,23 @@ class RedisRuleStore:
         if batch:
             await self._call(self._redis.unlink(*batch))
 
-    @staticmethod
-    async def _call(awaitable: Any) -> Any:
+    async def _mget(self, names: list[str]) -> list[bytes | None]:
+        found: list[bytes | None] = await self._call(self._redis.mget(names))
+        return found
+
+    async def _mset(self, pairs: list[tuple[str, bytes]]) -> None:
+        # MSET of a thousand entries costs the client about what one SET does: 10x faster
+        # than pipelined SETs for a version of 200k entries.
+        pipe = self._redis.pipeline(transaction=False)
+        for start in range(0, len(pairs), MSET_ENTRIES):
+            pipe.mset(dict(pairs[start : start + MSET_ENTRIES]))
+        await self._call(pipe.execute())
+
+    async def _call(self, awaitable: Any) -> Any:
         try:
             return await awaitable
-        except RedisError as error:
+        except (RedisError, RedisClusterException) as error:
+            # A cluster that cannot be reached, or has no node for a slot, raises the latter.
             raise StoreError(f"redis: {error}") from error
 
 

@@ -120,3 +120,24 @@ async def test_a_version_discarded_while_written_can_never_go_live(store: RuleSt
     with pytest.raises(StoreError, match="discarded"):
         await store.activate(lost, keep=3)
     assert await store.current_version() == live
+
+
+async def test_a_reader_sees_all_of_one_version_never_a_mix(store: RuleStore) -> None:
+    names = [keys.item_rules(f"sku-{i}") for i in range(300)]
+    await publish(store, dict.fromkeys(names, b"old"))
+    seen: set[frozenset[bytes | None]] = set()
+
+    async def read_until(done: asyncio.Event) -> None:
+        while not done.is_set():
+            version = await store.current_version()
+            assert version is not None
+            seen.add(frozenset(await store.fetch(version, names)))
+            await asyncio.sleep(0)
+
+    done = asyncio.Event()
+    reader = asyncio.create_task(read_until(done))
+    for value in (b"new", b"newer"):
+        await publish(store, dict.fromkeys(names, value), keep=5)
+    done.set()
+    await reader
+    assert seen <= {frozenset({b"old"}), frozenset({b"new"}), frozenset({b"newer"})}

@@ -7,7 +7,7 @@ PORT ?= 8000
 export UV_LINK_MODE ?= copy
 
 .PHONY: help install run demo rebuild serve test lint typecheck unit openapi openapi-check \
-	readme bench bench-mining bench-import bench-rebuild bench-api bench-events bench-campaigns bench-cli \
+	readme evaluate-public bench bench-mining bench-import bench-rebuild bench-api bench-events bench-campaigns bench-cli \
 	report-screenshot clean
 
 help:
@@ -51,6 +51,11 @@ readme: install
 
 test: lint typecheck
 	$(UV) run pytest -q
+
+# The relevance table of docs/relevance.md: minutes, mostly EASE's inverses on retail.
+evaluate-public: install
+	$(UV) run cartlift evaluate --dataset groceries
+	$(UV) run cartlift evaluate --dataset retail
 
 bench: bench-mining bench-rebuild bench-api bench-cli
 

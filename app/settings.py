@@ -93,7 +93,12 @@ class Settings(BaseSettings):
         default=64 * 1024, ge=1024, description="Largest request body accepted (413 above)."
     )
     max_per_category: int = Field(
-        default=2, ge=1, description="Most suggestions from one category in one answer."
+        default=2,
+        ge=1,
+        description=(
+            "Most suggestions from one category in one answer while the same source has "
+            "others; soft: it reorders, never empties a slot."
+        ),
     )
     upsell_max_price_step: float = Field(
         default=0.6, ge=0, description="Largest price rise of an upsell, as a share of the price."

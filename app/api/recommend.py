@@ -60,6 +60,9 @@ class RecommendedItem(BaseModel):
     support: float | None = None
     confidence: float | None = None
     lift: float | None = None
+    weight: float | None = Field(
+        default=None, description="Summed learned item-item weight from the cart items"
+    )
 
 
 class RecommendResponse(BaseModel):
@@ -161,6 +164,7 @@ def _item(suggestion: recommend.Suggestion, catalog: dict[str, ProductFacts]) ->
         support=rule.support if rule else None,
         confidence=rule.confidence if rule else None,
         lift=rule.lift if rule else None,
+        weight=suggestion.weight,
     )
 
 

@@ -1,4 +1,8 @@
-"""`cartlift evaluate`: hit rate@K, MRR and coverage of the rules versus most-popular."""
+"""`cartlift evaluate`: hit rate@K, MRR and coverage of the rules versus baselines.
+
+On the shop's own orders (`--split-date`) against most-popular; on a public basket data
+set (`--dataset`) against most-popular, plain rules, item-item cosine and EASE.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -16,15 +21,30 @@ from app.cli.jobs import parse_decimal
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from app.evaluation.holdout import Score
     from app.evaluation.offline import Evaluation
     from app.jobs.rebuild import RebuildOptions
+    from app.serving.recommend import Policy
     from app.settings import Settings
+
+DATA_DIR = Path("../shared/data")
 
 
 def evaluate_command(
     split_date: Annotated[
-        str, typer.Option(help="Learn from orders before this date (ISO 8601), test on the rest")
-    ],
+        str | None,
+        typer.Option(help="Learn from orders before this date (ISO 8601), test on the rest"),
+    ] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option(help="Instead of the shop's orders: a public data set, groceries or retail"),
+    ] = None,
+    data_dir: Annotated[
+        Path, typer.Option(help="Where the public data sets are", file_okay=False)
+    ] = DATA_DIR,
+    queries: Annotated[
+        int | None, typer.Option(min=1, help="Sample this many test carts (default all)")
+    ] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=50, help="Suggestions per cart")] = 3,
     min_count: Annotated[
         int | None, typer.Option(help="Minimum baskets with A and c (default adapts)")
@@ -43,8 +63,16 @@ def evaluate_command(
 
     from app.evaluation.offline import NothingToEvaluate
     from app.jobs.rebuild import RebuildOptions
+    from app.serving.recommend import Policy
 
     settings = load_settings()
+    if (split_date is None) == (dataset is None):
+        raise fail("give --split-date (the shop's orders) or --dataset (public baskets)", 2)
+    if dataset is not None:
+        policy = Policy(settings.max_per_category, settings.upsell_max_price_step)
+        public_command(dataset, data_dir, k, seed, queries, policy, as_json)
+        return
+    assert split_date is not None
     try:
         split_at = _moment(split_date)
         options = RebuildOptions(
@@ -68,6 +96,36 @@ def evaluate_command(
         soft_wrap=True,
     )
     out.print(table(result))
+
+
+def public_command(
+    dataset: str,
+    data_dir: Path,
+    k: int,
+    seed: int,
+    queries: int | None,
+    policy: Policy,
+    as_json: bool,
+) -> None:
+    import orjson
+
+    from app.evaluation.public import UnknownDataset
+    from app.evaluation.public_compare import compare
+
+    try:
+        result = compare(dataset, data_dir, k=k, seed=seed, queries=queries, policy=policy)
+    except UnknownDataset as error:
+        raise fail(str(error), 2) from None
+    if as_json:
+        body = {**asdict(result), "scores": [asdict(s) for s in result.scores]}
+        sys.stdout.write(orjson.dumps(body).decode() + "\n")
+        return
+    out.print(
+        f"{result.dataset}: {result.train_baskets:,} baskets to learn from, "
+        f"{result.test_baskets:,} held out; one hidden item per held-out basket of 2+ items",
+        soft_wrap=True,
+    )
+    out.print(scores_table(result.scores, result.k))
 
 
 def _moment(text: str) -> datetime:
@@ -106,10 +164,14 @@ def as_dict(result: Evaluation) -> dict[str, Any]:
 
 
 def table(result: Evaluation) -> Table:
+    return scores_table(result.scores, result.k)
+
+
+def scores_table(scores: list[Score], k: int) -> Table:
     from rich.table import Table
 
-    view = Table("model", f"hit rate@{result.k}", f"MRR@{result.k}", "coverage", "cases")
-    for score in result.scores:
+    view = Table("model", f"hit rate@{k}", f"MRR@{k}", "coverage", "cases")
+    for score in scores:
         view.add_row(
             score.model,
             f"{score.hit_rate:.3f}",

@@ -76,7 +76,9 @@ async def _rules_of(
         hits = (await reader.rules(loaded, [name], STORE_DEADLINE_SECONDS))[name]
     except StoreUnavailable as error:
         return {"error": f"the rule store did not answer: {error}"}
-    lines = [RuleLine(hit, loaded.catalog.get(hit.consequent)) for hit in hits]
+    # A rules entry holds rules only; the isinstance narrows the entry type for the checker.
+    rules = [hit for hit in hits if isinstance(hit, RuleHit)]
+    lines = [RuleLine(hit, loaded.catalog.get(hit.consequent)) for hit in rules]
     return {"rules": sort_lines(lines, sort), "product": loaded.catalog[sku]}
 
 

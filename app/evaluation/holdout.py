@@ -42,6 +42,16 @@ def holdout_cases(baskets: Iterable[Sequence[str]], seed: int = 0) -> list[Case]
     return cases
 
 
+def every_item_cases(baskets: Iterable[Sequence[str]]) -> list[Case]:
+    """Each item of each basket of 2+ distinct items hidden in turn (more cases, less noise)."""
+    cases: list[Case] = []
+    for basket in baskets:
+        items = sorted(set(basket))
+        if len(items) >= 2:
+            cases.extend(Case(tuple(s for s in items if s != hidden), hidden) for hidden in items)
+    return cases
+
+
 def score(model: str, cases: Sequence[Case], recommend: Recommender, catalogue: int) -> Score:
     """Each case's rank of the hidden item in the answer (absent = a miss, reciprocal 0)."""
     hits, reciprocal = 0, 0.0

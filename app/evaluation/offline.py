@@ -9,6 +9,7 @@ so only the source of the candidates differs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,7 +21,7 @@ from app.jobs.entries import popular_items, rule_entries
 from app.jobs.rebuild import RebuildOptions
 from app.mining.rules import item_counts, mine_rules
 from app.published import snapshot
-from app.published.snapshot import Popular, RuleHit
+from app.published.snapshot import Evidence, Popular
 from app.serving.merchandising import Merchandising
 from app.serving.recommend import Assortment, Policy, Query, rank, rule_sources
 
@@ -61,8 +62,8 @@ async def evaluate(
     popular = popular_items(item_counts(split.matrix), split.skus, split.catalog)
     catalogue = sum(1 for facts in split.catalog.values() if facts.active and facts.in_stock)
     chosen = policy or Policy()
-    with_rules = _ranking(rules, Assortment.index(split.catalog, popular), chosen, k)
-    baseline = _ranking({}, Assortment.index(split.catalog, Popular(popular.overall)), chosen, k)
+    with_rules = ranking(rules, Assortment.index(split.catalog, popular), chosen, k)
+    baseline = ranking({}, Assortment.index(split.catalog, Popular(popular.overall)), chosen, k)
     return Evaluation(
         split_at, k, split.train_orders, split.test_orders, len(mined), thresholds.min_count,
         [score("rules", cases, with_rules, catalogue),
@@ -70,8 +71,8 @@ async def evaluate(
     )  # fmt: skip
 
 
-def _ranking(
-    rules: dict[str, list[RuleHit]], assortment: Assortment, policy: Policy, k: int
+def ranking(
+    rules: Mapping[str, Sequence[Evidence]], assortment: Assortment, policy: Policy, k: int
 ) -> Recommender:
     """The /recommend ranking over rules held in memory, as SKUs best first."""
     merchandising = Merchandising()
@@ -80,9 +81,10 @@ def _ranking(
         names = rule_sources(cart, assortment.catalog)
         fired = {name: rules[name] for name in names if name in rules}
         query = Query(cart, limit=k, include_upsell=False)
-        return [s.sku for s in rank(query, fired, assortment, merchandising, policy).items]
+        answer = rank(query, fired, assortment, merchandising, policy, names)
+        return [s.sku for s in answer.items]
 
     return recommend
 
 
-__all__ = ["Evaluation", "NothingToEvaluate", "Split", "evaluate"]
+__all__ = ["Evaluation", "NothingToEvaluate", "Split", "evaluate", "ranking"]

@@ -10,6 +10,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from app.mining.item_weights import ItemWeights
 from app.mining.rules import RuleTable
 from app.published import keys, snapshot
 from app.published.snapshot import Popular, ProductFacts
@@ -95,6 +96,15 @@ def rule_entries(rules: RuleTable, skus: list[str]) -> Iterator[Entry]:
         yield name, snapshot.encode_rule_rows(rows)
 
 
+def weight_entries(weights: ItemWeights, skus: list[str]) -> Iterator[Entry]:
+    """One entry per item with weights: what it predicts, strongest first."""
+    targets, values = weights.target.tolist(), weights.weight.tolist()
+    for source, row, row_weights in zip(weights.source.tolist(), targets, values, strict=True):
+        pairs = [(skus[t], w) for t, w in zip(row, row_weights, strict=True) if t >= 0]
+        if pairs:
+            yield keys.item_weights(skus[source]), snapshot.encode_weights(pairs)
+
+
 def popular_items(
     counts: NDArray[np.int64], skus: list[str], catalog: dict[str, ProductFacts]
 ) -> Popular:
@@ -121,9 +131,12 @@ def build_entries(
     counts: NDArray[np.int64],
     catalog: dict[str, ProductFacts],
     extra: list[Entries] | None = None,
+    weights: ItemWeights | None = None,
 ) -> VersionEntries:
     entries = list(rule_entries(rules, skus))
     antecedents = len(entries)
+    if weights is not None:
+        entries.extend(weight_entries(weights, skus))
     products = sorted(catalog.values(), key=lambda p: p.sku)
     entries.append((keys.CATALOG, snapshot.encode_catalog(products)))
     entries.append((keys.POPULAR, snapshot.encode_popular(popular_items(counts, skus, catalog))))

@@ -28,6 +28,7 @@ from app.jobs.sections import SECTIONS
 from app.jobs.sources import SCOPES, read_history
 from app.logs import get_logger
 from app.mining.baskets import BasketMatrix, encode_baskets
+from app.mining.item_weights import learn_item_weights
 from app.mining.rules import Thresholds, item_counts, mine_rules, thresholds_from
 from app.published import keys, snapshot
 from app.published.snapshot import ProductFacts
@@ -50,6 +51,7 @@ class RebuildOptions:
     min_lift: Decimal = Decimal("1.01")
     top_n: int | None = 50
     force: bool = False
+    item_weights: bool = True  # publish EASE item-item weights next to the rules
     keep: int = 3
     max_shrink: float = 0.5
 
@@ -165,6 +167,7 @@ async def _mine_and_publish(run: _Run) -> None:
     rules = mine_rules(read.matrix, thresholds)
     result.rules, result.min_count = len(rules), thresholds.min_count
     counts, skus, catalog = item_counts(read.matrix), read.skus, read.catalog
+    weights = learn_item_weights(read.matrix, counts) if options.item_weights else None
     history = Handover(read.history)
     del read  # the basket matrix: sections need the memory
     run.timed("mine", clock)
@@ -179,7 +182,7 @@ async def _mine_and_publish(run: _Run) -> None:
 
     clock = time.perf_counter()
     run.reporter.phase("building entries")
-    built = build_entries(rules, skus, counts, catalog, extra)
+    built = build_entries(rules, skus, counts, catalog, extra, weights)
     del extra  # streamed from here on: entries are encoded as they are written
     result.version = await publish_version(
         run.store,

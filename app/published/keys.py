@@ -63,6 +63,14 @@ def pair_rules(first: str, second: str) -> str:
     return f"{PAIR_RULES_PREFIX}{low}|{high}"
 
 
+ITEM_WEIGHTS_PREFIX = "w:"
+
+
+def item_weights(sku: str) -> str:
+    """The items `sku` predicts in a basket, with their learned weights."""
+    return f"{ITEM_WEIGHTS_PREFIX}{sku}"
+
+
 def rule_antecedent(name: str) -> str | None:
     """`r:roses` -> "roses", `r2:a|b` -> "a|b"; None for entries that are not rules."""
     for prefix in (ITEM_RULES_PREFIX, PAIR_RULES_PREFIX):

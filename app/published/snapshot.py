@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 
+from app.published import keys
+
 
 @dataclass(frozen=True, slots=True)
 class RuleHit:
@@ -20,6 +22,18 @@ class RuleHit:
     lift: float
     leverage: float
     conviction: float  # math.inf when confidence is 1
+
+
+@dataclass(frozen=True, slots=True)
+class WeightHit:
+    """One published item-item weight: a cart item predicts `consequent` by `weight`."""
+
+    consequent: str
+    weight: float
+
+
+Evidence = RuleHit | WeightHit
+Hits = list[RuleHit] | list[WeightHit]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +73,22 @@ def decode_rules(raw: bytes) -> list[RuleHit]:
         RuleHit(c, int(n), s, conf, lift, lev, math.inf if conv is None else conv)
         for c, n, s, conf, lift, lev, conv in orjson.loads(raw)
     ]
+
+
+def encode_weights(pairs: list[tuple[str, float]]) -> bytes:
+    """One item's weights, largest magnitude first, as [[sku, weight], ...]."""
+    return orjson.dumps([[sku, weight] for sku, weight in pairs])
+
+
+def decode_weights(raw: bytes) -> list[WeightHit]:
+    return [WeightHit(sku, float(weight)) for sku, weight in orjson.loads(raw)]
+
+
+def decode_hits(name: str, raw: bytes) -> Hits:
+    """A rules or item-weights entry, told apart by its name."""
+    if name.startswith(keys.ITEM_WEIGHTS_PREFIX):
+        return decode_weights(raw)
+    return decode_rules(raw)
 
 
 def encode_catalog(products: list[ProductFacts]) -> bytes:

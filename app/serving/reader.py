@@ -13,7 +13,7 @@ from app import metrics
 from app.logs import get_logger
 from app.published import keys, snapshot
 from app.published.sequences import CustomerEntry, SequenceEntry, decode_customer, decode_sequence
-from app.published.snapshot import Popular, ProductFacts, RuleHit
+from app.published.snapshot import Hits, Popular, ProductFacts
 from app.serving import heap
 from app.serving.guard import StoreGuard, StoreUnavailable
 from app.serving.merchandising import Merchandising, decode_merchandising, encode_merchandising
@@ -59,7 +59,7 @@ class RuleReader:
         self._merch_raw: bytes | None = None
         self.last_error: str | None = None
         self._extra = tuple(extra_entries)
-        self._cache: dict[tuple[int, str], list[RuleHit]] = {}
+        self._cache: dict[tuple[int, str], Hits] = {}
         self._refreshing = asyncio.Lock()
 
     async def refresh(self, deadline: float | None = None) -> None:
@@ -134,12 +134,12 @@ class RuleReader:
 
     async def rules(
         self, loaded: LoadedVersion, names: Sequence[str], deadline: float | None = None
-    ) -> dict[str, list[RuleHit]]:
-        """Rules per entry name: cached ones free, the rest in one store round trip.
+    ) -> dict[str, Hits]:
+        """Rules (or item weights) per entry name: cached ones free, the rest in one round trip.
 
         `deadline` (seconds) replaces the request's for callers a person waits on.
         """
-        found: dict[str, list[RuleHit]] = {}
+        found: dict[str, Hits] = {}
         missing: list[str] = []
         for name in names:
             hit = self._cache.get((loaded.version, name))
@@ -150,12 +150,12 @@ class RuleReader:
         if missing:
             raw = await self.guard.call(self.store.fetch(loaded.version, missing), deadline)
             for name, value in zip(missing, raw, strict=True):
-                decoded = snapshot.decode_rules(value) if value else []
+                decoded = snapshot.decode_hits(name, value) if value else []
                 self._remember((loaded.version, name), decoded)
                 found[name] = decoded
         return found
 
-    def _remember(self, key: tuple[int, str], value: list[RuleHit]) -> None:
+    def _remember(self, key: tuple[int, str], value: Hits) -> None:
         # First in, first out: cheaper per hit than LRU bookkeeping, and a version's hot
         # antecedents are re-read within moments when evicted.
         if len(self._cache) >= CACHED_ENTRIES:

@@ -1,13 +1,23 @@
 """Pure ranking for /recommend: rules from the whole cart, upsells, filters and fallbacks.
 
-Scoring: every rule whose antecedent is in the cart (each item, each pair) votes for its
-consequent; a candidate keeps its single best rule under `rank_by`. The best rule, not a
-sum, because rules from one cart overlap (roses -> chocolates and {roses, card} ->
-chocolates count the same baskets), and a sum would reward that double counting.
-The winning rule's antecedent is the `because`. Merchandising boost/bury multiply that
+Scoring under the default `rank_by` (confidence): a candidate scores the sum of the item
+weights its cart items publish for it (EASE, see app.mining.item_weights: a regression
+that already discounts overlapping evidence) plus a small share of the chance that at
+least one of its rules fires (noisy-or of their confidences, over each item and pair).
+Candidates without weights rank by their rules alone; a negative total (the cart
+predicts the item less likely) is no suggestion. Under the other `rank_by` measures a
+candidate keeps its single best rule. The suggestion shows its best rule (by confidence)
+and that rule's antecedent as `because`, or, without a rule, the cart item with the
+largest weight for it; `weight` is the summed weight. Merchandising boost/bury multiply that
 score; pins come first, then at most limit // 3 (at least one) upsells, then cross-sells,
 then popular items of the cart's categories, then popular items overall. Every item of
 every source passes the same filters (`_Picker.accepts`).
+
+Diversity is soft (`spread_categories`): the sources above fill a pool a few times the
+limit; each slot of the answer keeps the source the same slot has without any category
+limit, and takes that source's best item whose category is still under
+`max_per_category`, or its best item at all when none is. So no slot is left empty or
+handed to a weaker source, and a shop with one category (or none) gets the plain answer.
 
 An item's upgrade family is every size reachable along upgrade paths in either direction
 (tv-27 -> tv-32 -> tv-43). A cart item's family is never offered as an add-on (the
@@ -16,7 +26,7 @@ upgrade comes only as `kind: upsell`), and no answer holds two members of one fa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import combinations
@@ -24,10 +34,15 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from app.published import keys
-from app.published.snapshot import Popular, ProductFacts, RuleHit
+from app.published.snapshot import Evidence, Popular, ProductFacts, RuleHit, WeightHit
 from app.serving.merchandising import Action, Merchandising, MerchRule
 
 MAX_PAIR_ITEMS = 12  # pairs grow quadratically: big carts pair their first 12 known items
+POOL_PER_SLOT = 3  # candidates gathered per answer slot, for diversity to choose among
+# Summed weights count this many times the rules' noisy-or: the rules then order the
+# candidates the weights find alike without overruling them (see docs/relevance.md).
+# A candidate with rules and no weights scores their noisy-or, a lone rule its confidence.
+WEIGHT_SCALE = 5.0
 
 
 class RankBy(StrEnum):
@@ -61,6 +76,7 @@ class Suggestion(NamedTuple):
     score: float
     because: tuple[str, ...] = ()
     rule: RuleHit | None = None
+    weight: float | None = None  # the summed item weights, when any fired
 
 
 @dataclass
@@ -143,6 +159,7 @@ def rule_sources(
     """The store entries to read for a cart, each with the cart items behind it (`because`)."""
     known = [sku for sku in cart if sku in catalog]
     sources: dict[str, tuple[str, ...]] = {keys.item_rules(s): (s,) for s in known}
+    sources.update((keys.item_weights(s), (s,)) for s in known)
     for a, b in combinations(known[:MAX_PAIR_ITEMS], 2):
         sources[keys.pair_rules(a, b)] = (a, b) if a < b else (b, a)
     return sources
@@ -150,7 +167,7 @@ def rule_sources(
 
 def rank(
     query: Query,
-    rules: Mapping[str, list[RuleHit]],
+    rules: Mapping[str, Sequence[Evidence]],
     assortment: Assortment,
     merch: Merchandising,
     policy: Policy,
@@ -160,46 +177,94 @@ def rank(
     cart = frozenset(query.cart)
     if merch.rules:
         merch = Merchandising(tuple(merch.active_for(cart)))
-    picker = _Picker(query, assortment, merch.blocked(cart), policy.max_per_category)
+    picker = _Picker(query, assortment, merch.blocked(cart), query.limit * POOL_PER_SLOT)
     picker.offer(_pinned(merch))
     if query.include_upsell:
+        # The quota holds in the answer, so the pool gets no more upsells than it.
         quota = max(1, query.limit // 3)
         picker.offer(_upsells(query, assortment.catalog, policy), room=quota)
     if sources is None:
         sources = rule_sources(query.cart, assortment.catalog)
     picker.offer(_cross_sells(query, rules, assortment, merch, picker.refused, sources))
-    from_rules = len(picker.chosen)
-    for sku in _popular_candidates(query.cart, assortment):
-        if len(picker.chosen) >= query.limit:
-            break
-        if picker.accepts(sku):
-            picker.take(Suggestion(sku, "popular", 0.0))
-    return Answer(_strategy(from_rules, len(picker.chosen)), picker.chosen)
+    picker.offer(
+        Suggestion(sku, "popular", 0.0) for sku in _popular_candidates(query.cart, assortment)
+    )
+    chosen = spread_categories(picker.pool, query.limit, assortment.catalog, policy)
+    from_rules = sum(1 for item in chosen if item.kind != "popular")
+    return Answer(_strategy(from_rules, len(chosen)), chosen)
+
+
+def spread_categories(
+    pool: list[tuple[int, Suggestion]],
+    limit: int,
+    catalog: Mapping[str, ProductFacts],
+    policy: Policy,
+) -> list[Suggestion]:
+    """The answer from a pool of (source, item) best first: each slot keeps the source of
+    the same slot in `pool[:limit]`, preferring that source's first item whose category
+    is under the cap; without one, its first item (the cap never empties a slot)."""
+    slots = [source for source, _ in pool[:limit]]
+    if len(slots) == len(pool) or _within_cap(pool[:limit], catalog, policy.max_per_category):
+        return [item for _, item in pool[:limit]]
+    free = list(range(len(pool)))
+    counts: dict[str, int] = {}
+    chosen: list[Suggestion] = []
+    for wanted in slots:
+        same = [at for at in free if pool[at][0] == wanted]
+        pick = next(
+            (at for at in same if _under(catalog[pool[at][1].sku].category, counts, policy)),
+            same[0],
+        )
+        free.remove(pick)
+        item = pool[pick][1]
+        category = catalog[item.sku].category
+        counts[category] = counts.get(category, 0) + 1
+        chosen.append(item)
+    return chosen
+
+
+def _under(category: str, counts: Mapping[str, int], policy: Policy) -> bool:
+    return not category or counts.get(category, 0) < policy.max_per_category
+
+
+def _within_cap(
+    items: list[tuple[int, Suggestion]], catalog: Mapping[str, ProductFacts], cap: int
+) -> bool:
+    counts: dict[str, int] = {}
+    for _, item in items:
+        category = catalog[item.sku].category
+        if category:
+            counts[category] = counts.get(category, 0) + 1
+    return all(count <= cap for count in counts.values())
 
 
 class _Picker:
-    """Takes candidates in order while they pass the filters every answer obeys."""
+    """Takes candidates source by source while they pass the filters every answer obeys.
 
-    def __init__(
-        self, query: Query, assortment: Assortment, blocked: set[str], per_category: int
-    ) -> None:
+    The pool holds (source number, item): the order sources were offered in is their rank.
+    """
+
+    def __init__(self, query: Query, assortment: Assortment, blocked: set[str], room: int) -> None:
         self.query, self.catalog, self.families = query, assortment.catalog, assortment.families
-        self.per_category = per_category
-        self.chosen: list[Suggestion] = []
+        self.room = room
+        self.pool: list[tuple[int, Suggestion]] = []
+        self.sources = 0
         self.refused = {*query.cart, *query.exclude, *blocked}
         # Other sizes of cart items: refused as add-ons, admitted as upsells.
         self.sizes: set[str] = set()
         for sku in query.cart:
             self.sizes.update(self.families.get(sku, ()))
-        self._categories: dict[str, int] = {}
 
     def offer(self, candidates: Iterable[Suggestion], room: int | None = None) -> None:
-        taken = 0
+        source, taken = self.sources, 0
+        self.sources += 1
         for candidate in candidates:
-            if len(self.chosen) >= self.query.limit or (room is not None and taken >= room):
+            if len(self.pool) >= self.room or (room is not None and taken >= room):
                 return
             if self.accepts(candidate.sku, upsell=candidate.kind == "upsell"):
-                self.take(candidate)
+                self.pool.append((source, candidate))
+                self.refused.add(candidate.sku)
+                self.refused.update(self.families.get(candidate.sku, ()))
                 taken += 1
 
     def accepts(self, sku: str, upsell: bool = False) -> bool:
@@ -209,16 +274,7 @@ class _Picker:
         if not upsell and sku in self.sizes:
             return False
         limit = self.query.max_price
-        if limit is not None and (facts.price is None or facts.price > limit):
-            return False
-        return not facts.category or self._categories.get(facts.category, 0) < self.per_category
-
-    def take(self, candidate: Suggestion) -> None:
-        self.chosen.append(candidate)
-        self.refused.add(candidate.sku)
-        self.refused.update(self.families.get(candidate.sku, ()))
-        category = self.catalog[candidate.sku].category
-        self._categories[category] = self._categories.get(category, 0) + 1
+        return limit is None or (facts.price is not None and facts.price <= limit)
 
 
 def _pinned(merch: Merchandising) -> Iterator[Suggestion]:
@@ -257,32 +313,93 @@ def _upsells(
 
 def _cross_sells(
     query: Query,
-    rules: Mapping[str, list[RuleHit]],
+    rules: Mapping[str, Sequence[Evidence]],
     assortment: Assortment,
     merch: Merchandising,
     refused: set[str],
     sources: Mapping[str, tuple[str, ...]],
 ) -> Iterator[Suggestion]:
     """Candidates best first; Suggestions are built lazily, only for the ones looked at."""
-    score_of = _scorer(query.rank_by, assortment)
-    best: dict[str, tuple[float, RuleHit, str]] = {}
+    if query.rank_by is RankBy.CONFIDENCE:
+        found, against = _blended(rules, refused)
+        # The cart makes these less likely than an item it says nothing about: no filler.
+        refused.update(against)
+    else:
+        found = _best_rules(rules, refused, _scorer(query.rank_by, assortment))
+    weights = merch.weights(frozenset(query.cart)) if merch.rules else {}
+    # Sorted on the rounded score the client sees, so equal scores fall back to SKU order.
+    ranked = sorted((-round(c.score * weights.get(sku, 1.0), 6), sku) for sku, c in found.items())
+    for negative, sku in ranked:
+        c = found[sku]
+        because = sources.get(c.name, ())
+        yield Suggestion(sku, "cross_sell", -negative, because, c.rule, c.weight)
+
+
+class _Candidate(NamedTuple):
+    score: float
+    rule: RuleHit | None  # the evidence shown: its best rule
+    name: str  # the entry behind `because`
+    weight: float | None = None
+
+
+def _best_rules(
+    rules: Mapping[str, Sequence[Evidence]],
+    refused: set[str],
+    score_of: Callable[[RuleHit], float],
+) -> dict[str, _Candidate]:
+    """Each candidate's single best rule under `score_of`."""
+    best: dict[str, _Candidate] = {}
     for name, hits in rules.items():
         for hit in hits:
             sku = hit.consequent
-            if sku in refused:
+            if sku in refused or isinstance(hit, WeightHit):
                 continue
             score = score_of(hit)
             current = best.get(sku)
             # On equal scores the lower entry name wins, so the answer never depends on
             # which entries were cached (the order the rules arrive in).
-            if current is None or score > current[0] or (score == current[0] and name < current[2]):
-                best[sku] = (score, hit, name)
-    weights = merch.weights(frozenset(query.cart)) if merch.rules else {}
-    # Sorted on the rounded score the client sees, so equal scores fall back to SKU order.
-    ranked = sorted((-round(s * weights.get(sku, 1.0), 6), sku) for sku, (s, _, _) in best.items())
-    for negative, sku in ranked:
-        _, hit, name = best[sku]
-        yield Suggestion(sku, "cross_sell", -negative, sources.get(name, ()), hit)
+            if current is None or (score, current.name) > (current.score, name):
+                best[sku] = _Candidate(score, hit, name)
+    return best
+
+
+def _blended(
+    rules: Mapping[str, Sequence[Evidence]], refused: set[str]
+) -> tuple[dict[str, _Candidate], set[str]]:
+    """Noisy-or of the rules plus WEIGHT_SCALE x summed weights: the positive totals, and
+    the candidates whose total is negative."""
+    summed: dict[str, float] = {}
+    strongest: dict[str, tuple[float, str]] = {}  # largest single weight and its entry
+    missed: dict[str, float] = {}  # the chance that no rule for the candidate holds
+    for name, hits in rules.items():
+        for hit in hits:
+            sku = hit.consequent
+            if sku in refused:
+                continue
+            if isinstance(hit, WeightHit):
+                summed[sku] = summed.get(sku, 0.0) + hit.weight
+                top = strongest.get(sku)
+                if top is None or (hit.weight, top[1]) > (top[0], name):
+                    strongest[sku] = (hit.weight, name)
+            else:
+                missed[sku] = missed.get(sku, 1.0) * (1.0 - hit.confidence)
+    best = _best_rules(rules, refused, _confidence) if missed else {}
+    found: dict[str, _Candidate] = {}
+    against: set[str] = set()
+    for sku in summed.keys() | missed.keys():
+        score = (1.0 - missed.get(sku, 1.0)) + WEIGHT_SCALE * summed.get(sku, 0.0)
+        if score <= 0:
+            if score < 0:
+                against.add(sku)
+            continue
+        rule = best.get(sku)
+        name = rule.name if rule is not None else strongest[sku][1]
+        found[sku] = _Candidate(score, rule.rule if rule else None, name, summed.get(sku))
+    return found, against
+
+
+def _confidence(hit: RuleHit) -> float:
+    return hit.confidence
 
 
 def _scorer(rank_by: RankBy, assortment: Assortment) -> Callable[[RuleHit], float]:

@@ -6,7 +6,7 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from app.demo.shop import DemoFiles
 from app.jobs.rebuild import ExitCode, RebuildOptions, rebuild
 from app.main import create_app
 from app.published import keys, snapshot
-from app.published.snapshot import ProductFacts, RuleHit
+from app.published.snapshot import ProductFacts, RuleHit, WeightHit
 from app.store.redis_store import RedisRuleStore, job_client
 from tests.conftest import REDIS_URL, _truncate, fresh_redis, import_demo, serving, settings_for
 
@@ -35,10 +35,10 @@ class Shop:
     database_url: str
     catalog: dict[str, ProductFacts]
 
-    async def publish(self, redis_url: str = REDIS_URL) -> int:
+    async def publish(self, redis_url: str = REDIS_URL, options: RebuildOptions = OPTIONS) -> int:
         client = job_client(redis_url)
         try:
-            result = await rebuild(self.engine, RedisRuleStore(client), OPTIONS)
+            result = await rebuild(self.engine, RedisRuleStore(client), options)
         finally:
             await client.aclose()
         assert result.code is ExitCode.PUBLISHED and result.version, result.message
@@ -47,6 +47,17 @@ class Shop:
     async def rules(self, *skus: str) -> list[RuleHit]:
         """The published rules of one antecedent (one item, or a pair)."""
         name = keys.item_rules(skus[0]) if len(skus) == 1 else keys.pair_rules(*skus)
+        return snapshot.decode_rules(raw) if (raw := await self.entry(name)) else []
+
+    async def weights(self, sku: str) -> list[WeightHit]:
+        """The published item weights of one item."""
+        return (
+            snapshot.decode_weights(raw)
+            if (raw := await self.entry(keys.item_weights(sku)))
+            else []
+        )
+
+    async def entry(self, name: str) -> bytes | None:
         client = job_client(REDIS_URL)
         try:
             store = RedisRuleStore(client)
@@ -55,7 +66,16 @@ class Shop:
             [raw] = await store.fetch(version, [name])
         finally:
             await client.aclose()
-        return snapshot.decode_rules(raw) if raw else []
+        return raw
+
+    @asynccontextmanager
+    async def rules_only(self) -> AsyncIterator[None]:
+        """A version without item weights while the block runs: fallbacks show without them."""
+        await self.publish(options=replace(OPTIONS, item_weights=False))
+        try:
+            yield
+        finally:
+            await self.publish()
 
     @asynccontextmanager
     async def app(
@@ -107,13 +127,18 @@ async def test_roses_get_their_co_purchases_with_the_evidence(shop: Shop, tmp_pa
     async with shop.app(tmp_path) as client:
         body = answered(await client.post("/recommend", json=cart("roses-red-12", limit=3)))
     published = {hit.consequent: hit for hit in await shop.rules("roses-red-12")}
+    weights = {hit.consequent: hit.weight for hit in await shop.weights("roses-red-12")}
     assert body["strategy"] == "rules" and len(body["items"]) == 3
     assert body["request_id"] and body["model_version"] >= 1
     for item in body["items"]:
         if item["kind"] == "upsell":
             continue
-        rule = published[item["sku"]]
         assert item["because"] == ["roses-red-12"]
+        assert item["weight"] == weights.get(item["sku"])
+        if item["confidence"] is None:  # found by its weight alone
+            assert item["weight"] > 0 and item["sku"] not in published
+            continue
+        rule = published[item["sku"]]
         assert (item["confidence"], item["lift"], item["support"]) == (
             rule.confidence,
             rule.lift,
@@ -140,13 +165,16 @@ async def test_items_above_max_price_are_never_offered(shop: Shop, tmp_path: Pat
     assert offered and all((shop.catalog[sku].price or 0) <= 15.0 for sku in offered)
 
 
-async def test_at_most_max_per_category_items_of_one_category(shop: Shop, tmp_path: Path) -> None:
+async def test_max_per_category_spreads_the_top_without_shortening_the_answer(
+    shop: Shop, tmp_path: Path
+) -> None:
     async with shop.app(tmp_path) as default, shop.app(tmp_path, max_per_category=1) as strict:
-        loose = skus(await default.post("/recommend", json=cart("roses-red-12", limit=20)))
-        tight = skus(await strict.post("/recommend", json=cart("roses-red-12", limit=20)))
-    for offered, cap in ((loose, 2), (tight, 1)):
-        per_category = Counter(shop.catalog[sku].category for sku in offered)
-        assert max(per_category.values()) == cap
+        loose = await default.post("/recommend", json=cart("roses-red-12", limit=20))
+        tight = await strict.post("/recommend", json=cart("roses-red-12", limit=20))
+    kinds = [[item["kind"] for item in answered(body)["items"]] for body in (loose, tight)]
+    assert kinds[0] == kinds[1] and len(kinds[0]) == 20
+    top = Counter(shop.catalog[sku].category for sku in skus(tight)[:3])
+    assert max(top.values()) == 1
 
 
 async def test_pair_rules_take_part_and_name_both_cart_items(shop: Shop, tmp_path: Path) -> None:
@@ -197,7 +225,7 @@ async def test_an_item_without_rules_gets_popular_items_of_its_category_first(
     shop: Shop, tmp_path: Path
 ) -> None:
     assert await shop.rules("candle-single") == []
-    async with shop.app(tmp_path) as client:
+    async with shop.rules_only(), shop.app(tmp_path) as client:
         body = answered(await client.post("/recommend", json=cart("candle-single", limit=4)))
     offered = [item["sku"] for item in body["items"]]
     assert body["strategy"] == "popular" and len(offered) == 4
@@ -209,7 +237,7 @@ async def test_few_rule_matches_are_topped_up_with_popular_items(
     shop: Shop, tmp_path: Path
 ) -> None:
     assert [hit.consequent for hit in await shop.rules("roses-white-24")] == ["card-sympathy"]
-    async with shop.app(tmp_path) as client:
+    async with shop.rules_only(), shop.app(tmp_path) as client:
         body = answered(await client.post("/recommend", json=cart("roses-white-24", limit=4)))
     assert body["strategy"] == "mixed"
     assert [item["kind"] for item in body["items"]] == ["cross_sell", *["popular"] * 3]

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.published.snapshot import Popular, ProductFacts, RuleHit
+from app.published import keys
+from app.published.snapshot import Evidence, Popular, ProductFacts, RuleHit, WeightHit
 from app.serving.merchandising import Action, Merchandising, MerchRule
-from app.serving.recommend import Answer, Assortment, Policy, Query, RankBy, rank, rule_sources
+from app.serving.recommend import (
+    Answer,
+    Assortment,
+    Policy,
+    Query,
+    RankBy,
+    Suggestion,
+    rank,
+    rule_sources,
+)
 
 SKUS = [f"sku-{n}" for n in range(10)]
 CATEGORIES = ["a", "b", "c", ""]
@@ -71,30 +84,31 @@ queries = st.builds(
 policies = st.builds(Policy, st.integers(1, 3), st.floats(0, 2))
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    catalogs(),
-    queries,
-    st.data(),
-    merch_rules,
-    policies,
-    st.lists(sku, unique=True),
-)
-def test_no_returned_item_violates_a_filter(
-    catalog: dict[str, ProductFacts],
-    query: Query,
-    data: st.DataObject,
-    merch_list: list[MerchRule],
-    policy: Policy,
-    popular_overall: list[str],
-) -> None:
-    names = list(rule_sources(query.cart, catalog))
-    rules = {name: data.draw(rule_hits) for name in names if data.draw(mostly)}
+weight_hits = st.lists(st.builds(WeightHit, sku, st.floats(-1, 1)), max_size=8)
+Situation = tuple[Query, dict[str, list[Evidence]], Assortment, Merchandising]
+
+
+@st.composite
+def situations(draw: st.DrawFn) -> Situation:
+    """A catalog, a query, the published evidence its cart reads, popular lists, merch."""
+    catalog, query = draw(catalogs()), draw(queries)
+    evidence: dict[str, list[Evidence]] = {}
+    for name in rule_sources(query.cart, catalog):
+        if draw(mostly):
+            weighted = name.startswith(keys.ITEM_WEIGHTS_PREFIX)
+            evidence[name] = list(draw(weight_hits if weighted else rule_hits))
+    overall = draw(st.lists(sku, unique=True))
     categories = {p.category for p in catalog.values()}
-    popular = Popular(tuple(popular_overall), {c: tuple(popular_overall[::-1]) for c in categories})
-    assortment = Assortment.index(catalog, popular)
-    merch = Merchandising(tuple(merch_list))
-    result = rank(query, rules, assortment, merch, policy)
+    popular = Popular(tuple(overall), {c: tuple(overall[::-1]) for c in categories})
+    merch = Merchandising(tuple(draw(merch_rules)))
+    return query, evidence, Assortment.index(catalog, popular), merch
+
+
+@settings(max_examples=300, deadline=None)
+@given(situations(), policies)
+def test_no_returned_item_violates_a_filter(situation: Situation, policy: Policy) -> None:
+    query, evidence, assortment, merch = situation
+    result = rank(query, evidence, assortment, merch, policy)
     check_filters(result, query, assortment, merch, policy)
 
 
@@ -106,7 +120,6 @@ def check_filters(
     chosen = [item.sku for item in result.items]
     assert len(chosen) <= query.limit
     assert len(chosen) == len(set(chosen))
-    per_category: dict[str, int] = {}
     for item in result.items:
         facts = catalog[item.sku]
         assert facts.active and facts.in_stock
@@ -114,8 +127,6 @@ def check_filters(
         assert item.sku not in merch.blocked(cart)
         if query.max_price is not None:
             assert facts.price is not None and facts.price <= query.max_price
-        if facts.category:
-            per_category[facts.category] = per_category.get(facts.category, 0) + 1
         others = families.get(item.sku, frozenset())
         assert not others & (set(chosen) - {item.sku}), "two sizes of one item"
         if others & cart:
@@ -123,7 +134,34 @@ def check_filters(
             source = catalog[item.because[0]]
             assert item.sku in source.upgrades and source.price and facts.price
             assert 0 < facts.price / source.price - 1 <= policy.upsell_max_step
-    assert all(count <= policy.max_per_category for count in per_category.values())
     kinds = {item.kind for item in result.items}
     expected = "popular" if kinds <= {"popular"} else "rules" if "popular" not in kinds else "mixed"
     assert result.strategy == expected
+
+
+def source(item: Suggestion) -> tuple[str, bool]:
+    """Where an item came from: pins are cross-sells without a rule or a weight."""
+    return item.kind, item.rule is None and item.weight is None
+
+
+def over_cap(result: Answer, catalog: Mapping[str, ProductFacts], cap: int) -> int:
+    counts = Counter(catalog[item.sku].category for item in result.items)
+    return sum(max(0, n - cap) for category, n in counts.items() if category)
+
+
+@settings(max_examples=300, deadline=None)
+@given(situations(), st.integers(1, 3))
+def test_diversity_only_reorders_within_a_source_and_never_empties_a_slot(
+    situation: Situation, cap: int
+) -> None:
+    query, evidence, assortment, merch = situation
+    catalog = assortment.catalog
+    free = rank(query, evidence, assortment, merch, Policy(len(catalog) + 1))
+    soft = rank(query, evidence, assortment, merch, Policy(cap))
+    assert len(soft.items) == len(free.items)
+    assert [source(item) for item in soft.items] == [source(item) for item in free.items]
+    assert soft.strategy == free.strategy
+    assert over_cap(soft, catalog, cap) <= over_cap(free, catalog, cap)
+    categories = {p.category for p in catalog.values()}
+    if len(categories - {""}) <= 1 or over_cap(free, catalog, cap) == 0:
+        assert soft.items == free.items

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pytest
 
 from app.published import keys
-from app.published.snapshot import Popular, ProductFacts, RuleHit
+from app.published.snapshot import Evidence, Popular, ProductFacts, RuleHit, WeightHit
 from app.serving.merchandising import Action, Merchandising, MerchRule
 from app.serving.recommend import (
     MAX_PAIR_ITEMS,
+    WEIGHT_SCALE,
     Answer,
     Assortment,
     MerchIndex,
@@ -85,7 +86,7 @@ ROSES_RULES = {
 
 def answer(
     cart: tuple[str, ...],
-    rules: Mapping[str, list[RuleHit]] | None = None,
+    rules: Mapping[str, Sequence[Evidence]] | None = None,
     merch: Merchandising | None = None,
     policy: Policy | None = None,
     **query: object,
@@ -149,7 +150,7 @@ def test_an_item_without_a_price_is_never_offered_under_max_price() -> None:
     assert first(100.0) != "mystery"
 
 
-def test_at_most_max_per_category_items_of_one_category() -> None:
+def test_max_per_category_spreads_the_answer_when_another_category_has_a_rule() -> None:
     rules = {
         keys.item_rules("roses-12"): [
             hit("truffles", 0.5),
@@ -161,7 +162,29 @@ def test_at_most_max_per_category_items_of_one_category() -> None:
     two = answer(("roses-12",), rules, limit=3, include_upsell=False)
     assert skus(two) == ["truffles", "pralines", "card"]
     one = answer(("roses-12",), rules, limit=3, include_upsell=False, policy=Policy(1, 0.6))
-    assert skus(one)[:2] == ["truffles", "card"]
+    assert skus(one) == ["truffles", "card", "pralines"]
+
+
+def test_a_full_category_never_leaves_a_slot_empty_or_to_a_weaker_source() -> None:
+    rules = {keys.item_rules("roses-12"): [hit("truffles", 0.5), hit("pralines", 0.45)]}
+    result = answer(("roses-12",), rules, limit=3, include_upsell=False, policy=Policy(1, 0.6))
+    # Both rules stay (no other category has one); popular fills only the slot it had anyway.
+    assert [(item.sku, item.kind) for item in result.items] == [
+        ("truffles", "cross_sell"),
+        ("pralines", "cross_sell"),
+        ("card", "popular"),
+    ]
+
+
+def test_a_shop_with_one_category_gets_the_answer_it_would_get_without_a_cap() -> None:
+    catalog = {sku: product(sku, "all") for sku in ("a", "b", "c", "d", "e", "f")}
+    assortment = Assortment.index(catalog, Popular(("f", "e", "d")))
+    rules = {keys.item_rules("a"): [hit("b", 0.5), hit("c", 0.4), hit("d", 0.3)]}
+    query = Query(("a",), limit=5)
+    capped = rank(query, rules, assortment, Merchandising(), Policy(1, 0.6))
+    free = rank(query, rules, assortment, Merchandising(), Policy(100, 0.6))
+    assert capped == free
+    assert skus(capped) == ["b", "c", "d", "f", "e"]
 
 
 def test_pair_rules_take_part_and_because_names_both_items() -> None:
@@ -379,3 +402,43 @@ def test_an_unavailable_first_upgrade_does_not_hide_the_next_size() -> None:
         Query(("tv-27",)), {}, Assortment.index(catalog, POPULAR), Merchandising(), Policy()
     )
     assert [(s.sku, s.kind) for s in result.items[:1]] == [("tv-40", "upsell")]
+
+
+def weights(*pairs: tuple[str, float]) -> list[WeightHit]:
+    return [WeightHit(sku, weight) for sku, weight in pairs]
+
+
+def test_item_weights_of_every_cart_item_add_up_next_to_the_rules() -> None:
+    evidence: dict[str, Sequence[Evidence]] = {
+        **ROSES_RULES,
+        keys.item_weights("roses-12"): weights(("truffles", 0.02), ("vase", 0.08)),
+        keys.item_weights("card"): weights(("truffles", 0.04), ("balloon", -0.1)),
+    }
+    result = answer(("roses-12", "card"), evidence, limit=3, include_upsell=False)
+    truffles, vase, choc = result.items
+    assert (truffles.sku, vase.sku, choc.sku) == ("truffles", "vase", "choc-s")
+    assert truffles.score == pytest.approx(0.2 + WEIGHT_SCALE * 0.06)
+    assert truffles.weight == pytest.approx(0.06) and truffles.because == ("roses-12",)
+    assert truffles.rule is not None and truffles.rule.confidence == 0.2
+    # Without a rule, the evidence is the weight and the cart item that gave most of it.
+    assert vase.rule is None and vase.weight == 0.08 and vase.because == ("roses-12",)
+    assert choc.weight is None and choc.score == 0.25
+
+
+def test_an_item_the_cart_predicts_against_is_neither_a_suggestion_nor_a_filler() -> None:
+    evidence: dict[str, Sequence[Evidence]] = {
+        keys.item_weights("roses-12"): weights(("balloon", -0.2), ("vase", 0.01)),
+    }
+    result = answer(("roses-12",), evidence, limit=6, include_upsell=False)
+    assert "balloon" not in skus(result)  # popular overall, but not with roses
+    assert skus(result)[0] == "vase" and result.items[1].kind == "popular"
+
+
+def test_rules_alone_blend_by_the_chance_that_one_of_them_holds() -> None:
+    evidence = {
+        keys.item_rules("roses-12"): [hit("truffles", 0.3), hit("vase", 0.4)],
+        keys.item_rules("card"): [hit("truffles", 0.3)],
+    }
+    result = answer(("roses-12", "card"), evidence, limit=2, include_upsell=False)
+    assert skus(result) == ["truffles", "vase"]  # 1 - 0.7 * 0.7 = 0.51 beats 0.4
+    assert result.items[0].score == pytest.approx(0.51)

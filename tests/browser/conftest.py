@@ -23,6 +23,7 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 # The report screenshot's flags (quiet, nothing fetched), plus what a long session wants.
 FLAGS = (*REPORT_FLAGS, "--no-first-run", "--disable-dev-shm-usage", "--window-size=1280,900")
 ADMIN_KEY = "console-admin-key-0123456789"
+CLIENT_KEY = "console-client-key-0123456789"  # what the checkout page sends to /recommend
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
@@ -41,6 +42,7 @@ def server(shop: Shop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ser
         CARTLIFT_DATABASE_URL=shop.database_url,
         CARTLIFT_REDIS_URL=REDIS_URL,
         CARTLIFT_ADMIN_API_KEY=ADMIN_KEY,
+        CARTLIFT_API_KEYS=f"recommend:{CLIENT_KEY}",
         CARTLIFT_VERSION_POLL_SECONDS="0.2",
     )
     with served(env=env, cwd=tmp_path_factory.mktemp("console"), workers=2) as running:

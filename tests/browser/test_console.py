@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.browser.conftest import ADMIN_KEY, SCREENSHOTS
+from tests.browser.conftest import ADMIN_KEY, CLIENT_KEY, SCREENSHOTS
 from tests.e2e.test_recommend import Shop
 from tests.processes import Server
 
@@ -85,7 +85,8 @@ def sign_in(browser: Chrome, key: str) -> None:
 
 
 def recommend(server: Server, body: dict[str, Any]) -> dict[str, Any]:
-    response = httpx.post(server.base_url + "/recommend", json=body, timeout=10)
+    headers = {"X-API-Key": CLIENT_KEY}
+    response = httpx.post(server.base_url + "/recommend", json=body, headers=headers, timeout=10)
     assert response.status_code == 200, response.text
     answer: dict[str, Any] = response.json()
     return answer

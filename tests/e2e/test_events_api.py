@@ -14,16 +14,15 @@ from redis.asyncio import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db.engine import make_engine
 from app.db.models import Event, EventLine, Exposure
 from app.demo.shop import DemoFiles
 from app.events.assign import variant_for
 from app.events.drain import drain_once
 from app.events.stream import STREAM_KEY, RedisEventLog
-from app.jobs.rebuild import ExitCode, RebuildOptions, rebuild
 from app.main import create_app
-from app.store.redis_store import RedisRuleStore, job_client
-from tests.conftest import REDIS_URL, _truncate, fresh_redis, import_demo, serving, settings_for
+from app.store.redis_store import job_client
+from tests.conftest import REDIS_URL, serving, settings_for
+from tests.published import demo_on_redis
 
 SALT = "spring-test"
 
@@ -37,15 +36,8 @@ class Published:
 
 @pytest.fixture(scope="module")
 async def published(postgres_url: str, demo_files: DemoFiles) -> AsyncIterator[Published]:
-    engine = make_engine(postgres_url)
-    await _truncate(engine)
-    await import_demo(engine, demo_files)
-    async with fresh_redis() as client:
-        result = await rebuild(engine, RedisRuleStore(client), RebuildOptions(min_count=5))
-        assert result.code is ExitCode.PUBLISHED, result.message
+    async with demo_on_redis(postgres_url, demo_files) as (engine, client, _version):
         yield Published(engine, postgres_url, client)
-    await _truncate(engine)
-    await engine.dispose()
 
 
 @pytest.fixture

@@ -13,14 +13,12 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from app.db.engine import make_engine
 from app.demo.shop import DemoFiles
-from app.jobs.rebuild import ExitCode, RebuildOptions, rebuild
 from app.main import create_app
 from app.published import keys
 from app.published.sequences import CustomerEntry, decode_customer, decode_sequence
-from app.store.redis_store import RedisRuleStore
-from tests.conftest import REDIS_URL, _truncate, fresh_redis, import_demo, serving, settings_for
+from tests.conftest import REDIS_URL, serving, settings_for
+from tests.published import demo_on_redis
 from tests.relay import RedisRelay
 
 RELAY_PORT = 8511
@@ -37,15 +35,8 @@ class Published:
 @pytest.fixture(scope="module")
 async def published(postgres_url: str, demo_files: DemoFiles) -> AsyncIterator[Published]:
     """The demo shop imported into Postgres and published to Redis once for the module."""
-    engine = make_engine(postgres_url)
-    await _truncate(engine)
-    await import_demo(engine, demo_files)
-    async with fresh_redis() as client:
-        result = await rebuild(engine, RedisRuleStore(client), RebuildOptions(min_count=5))
-        assert result.code is ExitCode.PUBLISHED and result.version, result.message
-        yield Published(postgres_url, client, result.version)
-    await _truncate(engine)
-    await engine.dispose()
+    async with demo_on_redis(postgres_url, demo_files) as (_engine, client, version):
+        yield Published(postgres_url, client, version)
 
 
 @asynccontextmanager

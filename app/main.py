@@ -136,7 +136,9 @@ async def _drain_in_process(event_log: EventLog, settings: Settings) -> None:
 
     engine = make_engine(settings.database_url)
     try:
-        await drain_forever(event_log, engine, settings.events_drain_interval_seconds)
+        await drain_forever(
+            event_log, engine, settings.events_drain_interval_seconds, settings.attribution_hours
+        )
     finally:
         await engine.dispose()
 

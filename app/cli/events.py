@@ -27,7 +27,10 @@ def drain(
         typer.Option(min=1, max=10_000, help="Log entries per transaction [default: 200]"),
     ] = None,
 ) -> None:
-    """Catch up once: commit what the event log holds to the database, then exit 0."""
+    """Catch up once: commit what the event log holds to the database, then exit 0.
+
+    Waits its turn when another drainer (a worker of `serve`, another cron run) is at work.
+    """
     settings = load_settings()
     done = run(_drain(settings, batch))
     console.print(
@@ -45,7 +48,9 @@ async def _drain(settings: Settings, batch: int | None) -> Drained:
     event_log = open_event_log(settings.redis_url, settings.events_journal_dir)
     engine = make_engine(settings.database_url)
     try:
-        return await drain_once(event_log, engine, batch or BATCH_ENTRIES)
+        return await drain_once(
+            event_log, engine, batch or BATCH_ENTRIES, settings.attribution_hours
+        )
     finally:
         await event_log.close()
         await engine.dispose()

@@ -13,7 +13,7 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.engine import make_engine
@@ -232,8 +232,8 @@ async def drained_shop(shop: Published) -> AsyncIterator[Published]:
 
 async def _empty_event_tables(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
-        for table in (EventLine.__table__, Event.__table__, Exposure.__table__):
-            await conn.execute(table.delete())
+        for model in (EventLine, Event, Exposure):
+            await conn.execute(delete(model))
 
 
 async def scrape(client: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -12,14 +12,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db.models import Event, EventLine, Exposure
+from app.db.models import Event, EventLine, Exposure, UpgradeOutcome
 from app.events.drain import drain_once
 from app.events.rows import rows_of
 from app.events.stream import STREAM_KEY, EventLog, FileEventLog, RedisEventLog
 from app.events.writer import write_rows
 from app.store.redis_store import job_client
 from tests.conftest import REDIS_URL, fresh_redis
-from tests.processes import CARTLIFT, clean_env
+from tests.processes import CARTLIFT, clean_env, served
 
 
 @pytest.fixture(params=["redis", "journal"])
@@ -142,4 +142,56 @@ async def _until_some_committed(engine: AsyncEngine, process: asyncio.subprocess
     while (await counts(engine))[0] == 0:
         assert process.returncode is None, "the drainer ended before it could be killed"
         assert time.monotonic() < deadline, "the drainer committed nothing in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_drainers_in_two_workers_and_a_cron_job_store_everything_once(
+    pg_engine: AsyncEngine, postgres_url: str, tmp_path: Path
+) -> None:
+    entries = 300  # each with ten purchases, an exposure and an upgrade outcome
+    async with fresh_redis() as client:
+        log = RedisEventLog(client)
+        for entry in range(entries):
+            await log.append(
+                [*(purchase(f"o{entry}-{n}", ("a", 1, 2.0)) for n in range(10)),
+                 exposure(f"r{entry}"), outcome(entry)]
+            )  # fmt: skip
+        env = clean_env(CARTLIFT_DATABASE_URL=postgres_url, CARTLIFT_REDIS_URL=REDIS_URL,
+                        CARTLIFT_SNAPSHOT_DIR=str(tmp_path / "rules"),
+                        CARTLIFT_EVENTS_DRAIN_IN_SERVE="true",
+                        CARTLIFT_EVENTS_DRAIN_INTERVAL_SECONDS="0.01")  # fmt: skip
+        with served(env=env, cwd=tmp_path, workers=2) as server:
+            crons = [
+                await asyncio.create_subprocess_exec(
+                    CARTLIFT,
+                    "events",
+                    "drain",
+                    "--batch",
+                    str(batch),
+                    env=env,
+                    cwd=tmp_path,
+                    stderr=asyncio.subprocess.PIPE,
+                )
+                for batch in (1, 3)
+            ]
+            for cron in crons:
+                _, stderr = await asyncio.wait_for(cron.communicate(), 300)
+                assert cron.returncode == 0, stderr.decode()
+            await _until_drained(client)
+            assert server.process.poll() is None, server.log_tail()
+        assert await counts(pg_engine) == (10 * entries, 10 * entries, entries)
+        async with pg_engine.connect() as conn:
+            stored = await conn.execute(select(func.count(UpgradeOutcome.id)))
+            assert stored.scalar_one() == entries  # no unique key: only turns keep it single
+
+
+def outcome(n: int) -> dict[str, Any]:
+    return {"kind": "upgrade_outcome", "customer_id": f"c-{n}", "offer_id": "basic->pro",
+            "outcome": "accepted", "at": 1_764_000_001.0}  # fmt: skip
+
+
+async def _until_drained(client: Any) -> None:
+    deadline = time.monotonic() + 120
+    while await client.xlen(STREAM_KEY):
+        assert time.monotonic() < deadline, "the drainers left entries in the log"
         await asyncio.sleep(0.05)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.api.deps import ResourcesDep
 from app.console.auth import LoginThrottle, admin_keys, key_fingerprint, signing_secret
+from app.console.experiment import ExperimentCache
 from app.console.report_data import ReportCache
 from app.settings import Settings
 
@@ -36,10 +37,11 @@ class ConsoleSession:
 
 @dataclass
 class ConsoleState:
-    """What the console keeps per process: the brake on wrong keys, the last report."""
+    """What the console keeps per process: the brake on wrong keys, the last reports."""
 
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     report: ReportCache = field(default_factory=ReportCache)
+    experiment: ExperimentCache = field(default_factory=ExperimentCache)
     _engine: AsyncEngine | None = None
 
     def engine(self, settings: Settings) -> AsyncEngine:
@@ -52,6 +54,7 @@ class ConsoleState:
         return self._engine
 
     async def close(self) -> None:
+        await self.report.close()  # before the engine its build may be using
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None

@@ -28,12 +28,15 @@ async def exclusive(engine: AsyncEngine, key: int, name: str, wait: bool) -> Asy
 
     Without `wait`, raises LockHeld at once when another process holds it.
     """
+    database = make_url(str(engine.url)).database
     if engine.dialect.name == "postgresql":
         async with _advisory(engine, key, name, wait):
             yield
-    else:
-        async with _file_lock(_lock_path(engine, name), name, wait):
+    elif database and database != ":memory:":
+        async with _file_lock(Path(f"{database}.{name}.lock"), name, wait):
             yield
+    else:  # a database in this process's memory: no other process can reach it
+        yield
 
 
 @asynccontextmanager
@@ -70,8 +73,3 @@ async def _file_lock(path: Path, name: str, wait: bool) -> AsyncIterator[None]:
         yield
     finally:
         os.close(fd)
-
-
-def _lock_path(engine: AsyncEngine, name: str) -> Path:
-    database = make_url(str(engine.url)).database or "cartlift"
-    return Path(f"{database}.{name}.lock")

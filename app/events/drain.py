@@ -1,16 +1,18 @@
 """The drainer: log entries -> the database in batches, acknowledged only after commit.
 
-Idempotent end to end for events and exposures: every row has a unique key (event_id, the
-exposure's request_id) and is inserted with ON CONFLICT DO NOTHING, so a batch committed but
-not acknowledged (a drainer killed in between) is harmless when it is read and written again.
-Upgrade outcomes have no such key: in that one case they are stored twice.
+Idempotent end to end: every row has a unique key (event_id, the exposure's request_id,
+the whole upgrade outcome) and is inserted with ON CONFLICT DO NOTHING, so a batch committed
+but not acknowledged (a drainer killed in between) is harmless when it is read and written
+again.
 
 One drainer at a time: every worker of `cartlift serve` may run the background drainer
 and a cron job may run `cartlift events drain` beside them, and all of them read the log
-from its oldest entry. The drain lock (a Postgres advisory lock held by the drainer's
-session, a file lock on SQLite) makes them take turns, so no entry is written twice by
-two drainers at once and no metric counts it twice; a killed drainer's lock goes with its
-connection. A background pass that finds the lock taken skips its turn.
+from its oldest entry. Unique keys keep the tables right even then, but two drainers
+would write the same entries at once: the work done twice, transactions waiting on each
+other's rows (or deadlocking, when their batches overlap in part) and the drain counters
+counting entries twice. The drain lock (a Postgres advisory lock held by the drainer's
+session, a file lock on SQLite) makes them take turns; a killed drainer's lock goes with
+its connection. A background pass that finds the lock taken skips its turn.
 """
 
 from __future__ import annotations

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.models import Event, EventLine, Exposure, UpgradeOutcome
 from app.events.drain import drain_once
-from app.events.rows import rows_of
+from app.events.rows import outcome_record, rows_of
 from app.events.stream import STREAM_KEY, EventLog, FileEventLog, RedisEventLog
 from app.events.writer import write_rows
 from app.store.redis_store import job_client
@@ -82,12 +86,19 @@ async def test_a_batch_committed_but_not_acknowledged_is_not_doubled(
 ) -> None:
     await event_log.append([purchase(f"o{n}", ("a", 1, 2.5)) for n in range(50)])
     await event_log.append([exposure(f"r{n}") for n in range(30)])
+    at = datetime(2026, 12, 5, 8, 0, 0, 123456, UTC)
+    await event_log.append([outcome_record("c-1", "basic->plus", "declined", at)])
     # The drainer's crash window: rows committed, the log not yet told.
     await write_rows(engine, rows_of(await event_log.read(10)))
-    assert await counts(engine) == (50, 50, 30)
+    assert (await counts(engine), await outcomes(engine)) == ((50, 50, 30), 1)
     await drain_once(event_log, engine)
-    assert await counts(engine) == (50, 50, 30)
+    assert (await counts(engine), await outcomes(engine)) == ((50, 50, 30), 1)
     assert await event_log.backlog() == 0
+
+
+async def outcomes(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return (await conn.execute(select(func.count(UpgradeOutcome.id)))).scalar_one()
 
 
 async def test_nothing_is_drained_from_an_empty_log(engine: AsyncEngine, tmp_path: Path) -> None:
@@ -145,9 +156,10 @@ async def _until_some_committed(engine: AsyncEngine, process: asyncio.subprocess
         await asyncio.sleep(0.05)
 
 
-async def test_drainers_in_two_workers_and_a_cron_job_store_everything_once(
+async def test_drainers_in_two_workers_and_two_cron_jobs_take_turns(
     pg_engine: AsyncEngine, postgres_url: str, tmp_path: Path
 ) -> None:
+    """Each entry is written by one drainer: what they report drained adds up to the log."""
     entries = 300  # each with ten purchases, an exposure and an upgrade outcome
     async with fresh_redis() as client:
         log = RedisEventLog(client)
@@ -170,19 +182,33 @@ async def test_drainers_in_two_workers_and_a_cron_job_store_everything_once(
                     str(batch),
                     env=env,
                     cwd=tmp_path,
+                    stdout=asyncio.subprocess.PIPE,
                     stderr=asyncio.subprocess.PIPE,
                 )
                 for batch in (1, 3)
             ]
+            by_cron = 0
             for cron in crons:
                 _, stderr = await asyncio.wait_for(cron.communicate(), 300)
                 assert cron.returncode == 0, stderr.decode()
+                by_cron += int(re.findall(r"(\d+) events", stderr.decode())[0])
             await _until_drained(client)
-            assert server.process.poll() is None, server.log_tail()
+            async with httpx.AsyncClient() as http:
+                by_workers = _drained_events((await http.get(server.base_url + "/metrics")).text)
         assert await counts(pg_engine) == (10 * entries, 10 * entries, entries)
-        async with pg_engine.connect() as conn:
-            stored = await conn.execute(select(func.count(UpgradeOutcome.id)))
-            assert stored.scalar_one() == entries  # no unique key: only turns keep it single
+        assert await outcomes(pg_engine) == entries
+        assert by_cron + by_workers == 10 * entries  # nobody wrote an entry another wrote
+
+
+def _drained_events(exposition: str) -> int:
+    return int(
+        sum(
+            sample.value
+            for family in text_string_to_metric_families(exposition)
+            for sample in family.samples
+            if sample.name == "cartlift_events_drained_total" and sample.labels["kind"] == "event"
+        )
+    )
 
 
 def outcome(n: int) -> dict[str, Any]:

@@ -54,7 +54,8 @@ class ConsoleState:
         return self._engine
 
     async def close(self) -> None:
-        await self.report.close()  # before the engine its build may be using
+        await self.report.close()  # before the engine their reads may be using
+        await self.experiment.close()
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.console import experiment
 from app.console.templates import money
 from app.events.drain import drain_once
 from app.events.experiment import read_experiment
@@ -63,3 +68,25 @@ async def test_the_overview_warns_of_a_sample_ratio_mismatch(
     await drain_simulated(pg_engine)
     page = await overview(postgres_url, tmp_path, 20)  # the split was 50 %: units went missing
     assert 'class="error srm"' in page.text and "sample ratio mismatch" in page.text
+
+
+async def test_a_slow_first_read_shows_that_the_figures_are_coming_then_shows_them(
+    pg_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await drain_simulated(pg_engine)
+    monkeypatch.setattr(experiment, "FIRST_WAIT_SECONDS", 0.0)  # any read is too slow now
+    cache = experiment.ExperimentCache(keep_seconds=0.0)  # and every report is old at once
+    first = await cache.get(pg_engine, 50, 24)
+    assert first.pending and first.report is None
+    await until(lambda: cache.held_report() is not None)
+    later = await cache.get(pg_engine, 50, 24)  # old already: shown, and read again behind
+    assert not later.pending and later.report is not None
+    assert later.report.arms["treatment"].units + later.report.arms["control"].units == 800
+    await cache.close()
+
+
+async def until(check: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 30
+    while not check():
+        assert time.monotonic() < deadline, "the experiment was never read"
+        await asyncio.sleep(0.02)

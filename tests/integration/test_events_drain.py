@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app import metrics
 from app.db.models import Event, EventLine, Exposure, UpgradeOutcome
 from app.events.drain import drain_once
 from app.events.rows import outcome_record, rows_of
@@ -221,3 +222,18 @@ async def _until_drained(client: Any) -> None:
     while await client.xlen(STREAM_KEY):
         assert time.monotonic() < deadline, "the drainers left entries in the log"
         await asyncio.sleep(0.05)
+
+
+async def test_the_drain_counts_the_revenue_of_shown_skus_once(
+    engine: AsyncEngine, event_log: EventLog
+) -> None:
+    order = {**purchase("o-shown", ("a", 2, 5.0), ("z", 1, 7.0)), "at": 1_764_000_100.0}
+    await event_log.append([exposure("r-shown"), order])  # the exposure showed a and b
+    await event_log.append([order])  # resent: stored once, counted once
+    before = attributed_total()
+    await drain_once(event_log, engine, batch_entries=1)
+    assert attributed_total() - before == pytest.approx(10.0)
+
+
+def attributed_total() -> float:
+    return sum(value for _, value in metrics.counter_totals(metrics.ATTRIBUTED_REVENUE))

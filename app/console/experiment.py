@@ -72,7 +72,9 @@ class ExperimentCache:
                 raise
             log.exception("console_experiment_read_failed")  # the older figures stay
             return
-        self._held = (time.monotonic(), found)
+        # "No experiment yet" is one cheap query: asked again on every page, so the figures
+        # show as soon as the first exposures are drained.
+        self._held = (time.monotonic(), found) if found is not None else None
 
     def held_report(self) -> ExperimentReport | None:
         return self._held[1] if self._held else None

@@ -20,7 +20,14 @@ from app import metrics
 from app.db.models import Event, EventLine, Exposure, UpgradeOutcome
 from app.events.drain import drain_once
 from app.events.rows import outcome_record, rows_of
-from app.events.stream import STREAM_KEY, EventLog, FileEventLog, RedisEventLog
+from app.events.stream import (
+    STREAM_KEY,
+    EventLog,
+    EventLogUnavailable,
+    FileEventLog,
+    RedisEventLog,
+    open_event_log,
+)
 from app.events.writer import write_rows
 from app.store.redis_store import job_client
 from tests.conftest import REDIS_URL, fresh_redis
@@ -237,3 +244,32 @@ async def test_the_drain_counts_the_revenue_of_shown_skus_once(
 
 def attributed_total() -> float:
     return sum(value for _, value in metrics.counter_totals(metrics.ATTRIBUTED_REVENUE))
+
+
+async def test_appends_made_at_once_each_land_whole_before_their_caller_returns() -> None:
+    async with fresh_redis() as client:
+        log = RedisEventLog(client)
+
+        async def post(n: int) -> bool:
+            await log.append([click(f"g{n}-{k}") for k in range(n % 7 + 1)])
+            stored = [
+                record["event_id"] for entry in await log.read(100) for record in entry.records
+            ]
+            return f"g{n}-0" in stored  # its own entry is in Redis when append returns
+
+        landed = await asyncio.gather(*(post(n) for n in range(60)))
+        entries = await log.read(100)
+    assert all(landed) and len(entries) == 60
+    assert sorted(len(entry.records) for entry in entries) == sorted(n % 7 + 1 for n in range(60))
+    ids = [record["event_id"] for entry in entries for record in entry.records]
+    assert len(ids) == len(set(ids)) == sum(n % 7 + 1 for n in range(60))
+
+
+async def test_every_caller_of_a_group_hears_that_redis_is_away() -> None:
+    log = open_event_log("redis://127.0.0.1:9/0", Path("unused"))  # nothing listens on 9
+    try:
+        calls = (log.append([click(f"x{n}")]) for n in range(20))
+        found = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 30)
+    finally:
+        await log.close()
+    assert all(isinstance(error, EventLogUnavailable) for error in found)

@@ -111,6 +111,7 @@ def _open_resources(settings: Settings, security: Security) -> Resources:
         cooldown_seconds=settings.upgrade_cooldown_days * 86_400,
         # Three polls missed in a row: a decline elsewhere may be unknown here.
         stale_after=3 * settings.version_poll_seconds,
+        held_max=settings.declines_held_max,
     )
     event_log = open_event_log(
         settings.redis_url, settings.events_journal_dir, settings.store_pool_size

@@ -133,6 +133,11 @@ class Settings(BaseSettings):
         le=3650,
         description="Days a declined plan is not offered to that customer again (0: no pause).",
     )
+    declines_held_max: int = Field(
+        default=100_000, ge=100, le=100_000_000,
+        description="Most declines each API process holds (~300 bytes each); past it the oldest "
+        "are dropped and counted in cartlift_declines_evicted_total.",
+    )  # fmt: skip
 
     holdout_percent: float = Field(
         default=0, ge=0, le=50,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import Any
@@ -28,13 +29,16 @@ redis.call('SET', KEYS[3], ARGV[1])
 return 1
 """
 MSET_ENTRIES = 1_000
-# Declines are scored by Redis's own clock, so every API process reads one timeline.
+# Declines are scored by Redis's own clock, so every API process reads one timeline. Each
+# write prunes the ones past their cooldown, and the set itself expires one cooldown after
+# the last decline: Redis holds the cooldown's declines and nothing older.
 RECORD_DECLINE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 local oldest = string.format('%.6f', now - tonumber(ARGV[2]))
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. oldest)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return string.format('%.6f', now)
 """
 DECLINES_SINCE = """
@@ -142,8 +146,9 @@ class RedisRuleStore:
 
     async def record_decline(self, customer_id: str, plan_id: str, keep_seconds: float) -> float:
         member = decline_member(customer_id, plan_id)
+        keep_ms = max(1, math.ceil(keep_seconds * 1000))
         at = await self._call(
-            self._redis.eval(RECORD_DECLINE, 1, keys.DECLINES, member, repr(keep_seconds))
+            self._redis.eval(RECORD_DECLINE, 1, keys.DECLINES, member, repr(keep_seconds), keep_ms)
         )
         return float(at)
 

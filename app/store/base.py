@@ -8,6 +8,8 @@ from typing import Protocol
 
 import orjson
 
+OFFER_SECRET_BYTES = 32
+
 
 class StoreError(Exception):
     """The store could not be read or written."""
@@ -88,6 +90,14 @@ class RuleStore(Protocol):
 
     async def declines_since(self, since: float) -> Declines:
         """The store's clock now and every decline noted at or after `since` (-inf: all)."""
+        ...
+
+    async def offer_secret(self) -> bytes:
+        """The secret offer ids are signed with: made by the first caller, then the same for all.
+
+        Removing it from the store (the key, or the file) rotates it: ids made before are
+        refused from then on.
+        """
         ...
 
     async def ping(self) -> None: ...

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import orjson
 
-from app.store.base import Declines, StoreError, UnknownVersion
+from app.store.base import OFFER_SECRET_BYTES, Declines, StoreError, UnknownVersion
 from app.store.decline_journal import DeclineJournal
 from app.store.files import replace_file
 
 SEPARATOR = b"\t"
+OFFER_SECRET_FILE = "offer_secret"
 
 
 class FileRuleStore:
@@ -124,6 +126,28 @@ class FileRuleStore:
 
     async def declines_since(self, since: float) -> Declines:
         return await self._declines.since(since)
+
+    async def offer_secret(self) -> bytes:
+        return await asyncio.to_thread(self._offer_secret)
+
+    def _offer_secret(self) -> bytes:
+        path = self._dir / OFFER_SECRET_FILE
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            pass
+        self._dir.mkdir(parents=True, exist_ok=True)
+        fresh = self._dir / f"{OFFER_SECRET_FILE}.{os.getpid()}.{time.monotonic_ns()}.tmp"
+        descriptor = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(secrets.token_bytes(OFFER_SECRET_BYTES))
+        try:  # link, unlike replace, fails when another worker got there first
+            os.link(fresh, path)
+        except FileExistsError:
+            pass
+        finally:
+            fresh.unlink()
+        return path.read_bytes()
 
     async def ping(self) -> None:
         # A missing directory only means nothing was published yet; a file in its place

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import secrets
 from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import Any
@@ -14,6 +15,7 @@ from redis.retry import Retry
 
 from app.published import keys
 from app.store.base import (
+    OFFER_SECRET_BYTES,
     Declines,
     StoreError,
     UnknownVersion,
@@ -158,6 +160,15 @@ class RedisRuleStore:
         )
         pairs = zip(flat[::2], flat[1::2], strict=True)
         return Declines(float(now), [decline_from(member, float(at)) for member, at in pairs])
+
+    async def offer_secret(self) -> bytes:
+        # SET NX: of workers starting together, the first one's secret is everyone's.
+        fresh = secrets.token_bytes(OFFER_SECRET_BYTES)
+        await self._call(self._redis.set(keys.OFFER_SECRET, fresh, nx=True))
+        secret: bytes | None = await self._call(self._redis.get(keys.OFFER_SECRET))
+        if not secret:
+            raise StoreError("the offer secret vanished while it was being read")
+        return secret
 
     async def ping(self) -> None:
         await self._call(self._redis.ping())

@@ -116,7 +116,7 @@ def _open_resources(settings: Settings, security: Security) -> Resources:
         held_max=settings.declines_held_max,
     )
     event_log = open_event_log(
-        settings.redis_url, settings.events_journal_dir, settings.store_pool_size
+        settings.reveal_redis_url(), settings.events_journal_dir, settings.store_pool_size
     )
     return Resources(
         settings=settings,
@@ -138,7 +138,7 @@ async def _drain_in_process(event_log: EventLog, settings: Settings) -> None:
     from app.db.engine import make_engine
     from app.events.drain import drain_forever
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.reveal_database_url())
     try:
         await drain_forever(event_log, engine, settings.events_drain_interval_seconds)
     finally:
@@ -155,6 +155,6 @@ def _version(resources: Resources) -> int | None:
 
 
 def _store_kind(settings: Settings) -> str:
-    if settings.redis_url:
+    if settings.reveal_redis_url():
         return "redis-cluster" if settings.redis_cluster else "redis"
     return f"file:{settings.snapshot_dir}"

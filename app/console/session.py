@@ -48,7 +48,7 @@ class ConsoleState:
         if self._engine is None:
             from app.db.engine import make_engine
 
-            self._engine = make_engine(settings.database_url)
+            self._engine = make_engine(settings.reveal_database_url())
         return self._engine
 
     async def close(self) -> None:

@@ -153,7 +153,7 @@ class FileRuleStore:
         # A missing directory only means nothing was published yet; a file in its place
         # is a broken deployment.
         if self._dir.exists() and not self._dir.is_dir():
-            raise StoreError(f"snapshot path {self._dir} is not a directory")
+            raise StoreError("CARTLIFT_SNAPSHOT_DIR is not a directory")
 
     async def close(self) -> None:
         self._cache.clear()

@@ -13,6 +13,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisClusterException, RedisError
 from redis.retry import Retry
 
+from app.failures import hide_locations
 from app.published import keys
 from app.store.base import (
     OFFER_SECRET_BYTES,
@@ -204,7 +205,8 @@ class RedisRuleStore:
             return await awaitable
         except (RedisError, RedisClusterException) as error:
             # A cluster that cannot be reached, or has no node for a slot, raises the latter.
-            raise StoreError(f"redis: {error}") from error
+            # The reason, not the place: the text reaches answers and command errors.
+            raise StoreError(f"redis: {hide_locations(str(error))}") from error
 
 
 def _score(value: float) -> str:

@@ -25,8 +25,8 @@ from app.middleware import RequestContext
 from app.published import keys
 from app.serving.cooldowns import Cooldowns
 from app.serving.guard import CircuitBreaker, StoreGuard
-from app.serving.offer_secret import OfferSecret
 from app.serving.reader import FIRST_LOOK_SECONDS, RuleReader
+from app.serving.signing_secret import SigningSecret
 from app.settings import Settings, get_settings
 from app.store.factory import store_for_requests
 
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.resources = resources
         await resources.reader.refresh(deadline=FIRST_LOOK_SECONDS)
         await resources.cooldowns.sync()
-        await resources.offer_secret.load()
+        await resources.signing_secret.load()
         interval = settings.version_poll_seconds
         pollers = [
             asyncio.create_task(resources.reader.poll_forever(interval)),
@@ -126,7 +126,7 @@ def _open_resources(settings: Settings, security: Security) -> Resources:
         exposures=ExposureRecorder(event_log, settings.exposure_flush_ms),
         holdout=Holdout(settings.holdout_percent, settings.holdout_salt, settings.holdout_arm),
         security=security,
-        offer_secret=OfferSecret(store, guard),
+        signing_secret=SigningSecret(store, guard),
     )
 
 

@@ -14,9 +14,9 @@ from app.events.exposures import ExposureRecorder
 from app.events.stream import EventLog
 from app.security.keys import KeyRing
 from app.serving.cooldowns import Cooldowns
-from app.serving.offer_secret import OfferSecret
 from app.serving.plans import PlanCatalogCache
 from app.serving.reader import LoadedVersion, RuleReader
+from app.serving.signing_secret import SigningSecret
 from app.settings import Settings
 
 
@@ -31,7 +31,7 @@ class Resources:
     exposures: ExposureRecorder
     holdout: Holdout
     security: Security
-    offer_secret: OfferSecret
+    signing_secret: SigningSecret
     # Decoded once per version, then shared by every request of this process.
     plan_catalogs: PlanCatalogCache = field(default_factory=PlanCatalogCache)
 

@@ -88,7 +88,7 @@ async def offers_for_customer(body: UpgradeOffersRequest, request: Request) -> R
     if unit is not None:
         shown = [offer.plan_id for offer in decision.offers]
         resources.exposures.record(request_id, unit, variant, "upgrade_offers", shown)
-    secret = await _store(resources.offer_secret.get(), settings) if decision.offers else b""
+    secret = await _store(resources.signing_secret.get(), settings) if decision.offers else b""
     sign = partial(sign_offer_id, secret, body.customer_id)
     answer = answer_json(request_id, loaded.version, decision, variant, sign)
     return Response(answer, media_type="application/json")
@@ -224,7 +224,7 @@ def _store_down(settings: Settings, error: StoreUnavailable) -> ProblemError:
 
 async def _verified(offer_id: str, customer_id: str, resources: Resources) -> str:
     """The `FROM->TO` of an offer id made for this customer; 404 for any other id."""
-    secret = await _store(resources.offer_secret.get(), resources.settings)
+    secret = await _store(resources.signing_secret.get(), resources.settings)
     try:
         return verify_offer_id(secret, customer_id, offer_id)
     except InvalidOfferId as error:

@@ -8,7 +8,7 @@ from typing import Protocol
 
 import orjson
 
-OFFER_SECRET_BYTES = 32
+SIGNING_SECRET_BYTES = 32
 
 
 class StoreError(Exception):
@@ -92,11 +92,12 @@ class RuleStore(Protocol):
         """The store's clock now and every decline noted at or after `since` (-inf: all)."""
         ...
 
-    async def offer_secret(self) -> bytes:
-        """The secret offer ids are signed with: made by the first caller, then the same for all.
+    async def signing_secret(self) -> bytes:
+        """The service's signing secret (offer ids, console sessions): made by the first
+        caller, then the same for every process.
 
-        Removing it from the store (the key, or the file) rotates it: ids made before are
-        refused from then on.
+        Removing it from the store (the key, or the file) rotates it: offer ids and console
+        sessions made before are refused once the processes restart.
         """
         ...
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import orjson
 
-from app.store.base import OFFER_SECRET_BYTES, Declines, StoreError, UnknownVersion
+from app.store.base import SIGNING_SECRET_BYTES, Declines, StoreError, UnknownVersion
 from app.store.decline_journal import DeclineJournal
 from app.store.files import replace_file
 
 SEPARATOR = b"\t"
-OFFER_SECRET_FILE = "offer_secret"
+SIGNING_SECRET_FILE = "signing_secret"
 
 
 class FileRuleStore:
@@ -127,20 +127,20 @@ class FileRuleStore:
     async def declines_since(self, since: float) -> Declines:
         return await self._declines.since(since)
 
-    async def offer_secret(self) -> bytes:
-        return await asyncio.to_thread(self._offer_secret)
+    async def signing_secret(self) -> bytes:
+        return await asyncio.to_thread(self._signing_secret)
 
-    def _offer_secret(self) -> bytes:
-        path = self._dir / OFFER_SECRET_FILE
+    def _signing_secret(self) -> bytes:
+        path = self._dir / SIGNING_SECRET_FILE
         try:
             return path.read_bytes()
         except FileNotFoundError:
             pass
         self._dir.mkdir(parents=True, exist_ok=True)
-        fresh = self._dir / f"{OFFER_SECRET_FILE}.{os.getpid()}.{time.monotonic_ns()}.tmp"
+        fresh = self._dir / f"{SIGNING_SECRET_FILE}.{os.getpid()}.{time.monotonic_ns()}.tmp"
         descriptor = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "wb") as handle:
-            handle.write(secrets.token_bytes(OFFER_SECRET_BYTES))
+            handle.write(secrets.token_bytes(SIGNING_SECRET_BYTES))
         try:  # link, unlike replace, fails when another worker got there first
             os.link(fresh, path)
         except FileExistsError:

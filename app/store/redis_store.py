@@ -16,7 +16,7 @@ from redis.retry import Retry
 from app.failures import hide_locations
 from app.published import keys
 from app.store.base import (
-    OFFER_SECRET_BYTES,
+    SIGNING_SECRET_BYTES,
     Declines,
     StoreError,
     UnknownVersion,
@@ -162,11 +162,11 @@ class RedisRuleStore:
         pairs = zip(flat[::2], flat[1::2], strict=True)
         return Declines(float(now), [decline_from(member, float(at)) for member, at in pairs])
 
-    async def offer_secret(self) -> bytes:
+    async def signing_secret(self) -> bytes:
         # SET NX: of workers starting together, the first one's secret is everyone's.
-        fresh = secrets.token_bytes(OFFER_SECRET_BYTES)
-        await self._call(self._redis.set(keys.OFFER_SECRET, fresh, nx=True))
-        secret: bytes | None = await self._call(self._redis.get(keys.OFFER_SECRET))
+        fresh = secrets.token_bytes(SIGNING_SECRET_BYTES)
+        await self._call(self._redis.set(keys.SIGNING_SECRET, fresh, nx=True))
+        secret: bytes | None = await self._call(self._redis.get(keys.SIGNING_SECRET))
         if not secret:
             raise StoreError("the offer secret vanished while it was being read")
         return secret

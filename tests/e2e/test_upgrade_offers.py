@@ -103,7 +103,7 @@ async def api(
 
 async def offer_path(published: Published, who: str, pair_id: str, outcome: str) -> str:
     """The accept or decline path of the offer `pair_id` made to `who`."""
-    secret = await RedisRuleStore(published.redis).offer_secret()
+    secret = await RedisRuleStore(published.redis).signing_secret()
     return f"/upgrade-offers/{sign_offer_id(secret, who, pair_id)}/{outcome}"
 
 

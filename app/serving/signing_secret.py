@@ -1,4 +1,4 @@
-"""The secret offer ids are signed with, read from the store once and held in process."""
+"""The service's signing secret (offer ids, console sessions), read from the store once."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from app.store.base import RuleStore
 log = get_logger(__name__)
 
 
-class OfferSecret:
+class SigningSecret:
     """Read at start; when the store was away then, the first request that needs it reads it.
 
     Raises StoreUnavailable (a 503) only while it has never been read.
@@ -26,9 +26,9 @@ class OfferSecret:
         try:
             await self.get(deadline=FIRST_LOOK_SECONDS)
         except StoreUnavailable as error:
-            log.warning("offer_secret_not_loaded", error=str(error))
+            log.warning("signing_secret_not_loaded", error=str(error))
 
     async def get(self, deadline: float | None = None) -> bytes:
         if self._secret is None:
-            self._secret = await self._guard.call(self._store.offer_secret(), deadline)
+            self._secret = await self._guard.call(self._store.signing_secret(), deadline)
         return self._secret

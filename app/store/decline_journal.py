@@ -31,6 +31,7 @@ from app.store.base import Decline, Declines
 from app.store.files import replace_file
 
 JOURNAL = "declines.journal"
+EARLIER_FORMAT = "declines.json"  # {member: at}, rewritten whole per decline: read once
 LOCK = "declines.lock"
 COMPACT_MIN_BYTES = 256 * 1024
 CHECKPOINTS = 32  # places this reader stopped at; polls read on from the newest that fits
@@ -68,10 +69,7 @@ class DeclineJournal:
 
     def _append(self, customer_id: str, plan_id: str, keep_seconds: float) -> float:
         self._dir.mkdir(parents=True, exist_ok=True)
-        if not self._path.exists():
-            with self._locked(fcntl.LOCK_EX):
-                if not self._path.exists():
-                    replace_file(self._path, _header())
+        self._start_journal()
         with self._locked(fcntl.LOCK_SH):
             at = time.time()
             descriptor = os.open(self._path, os.O_WRONLY | os.O_APPEND)
@@ -99,8 +97,22 @@ class DeclineJournal:
                 size = len(content)
         self._compact_at = max(COMPACT_MIN_BYTES, 2 * size)
 
+    def _start_journal(self) -> None:
+        """Create the journal once, carrying over the declines of the earlier declines.json."""
+        if self._path.exists():
+            return
+        with self._locked(fcntl.LOCK_EX):
+            if self._path.exists():
+                return
+            earlier = self._dir / EARLIER_FORMAT
+            carried = b"".join(_line(entry) for entry in _read_earlier(earlier))
+            replace_file(self._path, _header() + carried)
+            earlier.unlink(missing_ok=True)
+
     def _read_since(self, since: float) -> Declines:
         now = time.time()
+        if (self._dir / EARLIER_FORMAT).exists():
+            self._start_journal()
         try:
             handle = open(self._path, "rb")  # noqa: SIM115 - closed below, across two reads
         except FileNotFoundError:
@@ -130,6 +142,17 @@ class DeclineJournal:
         with open(self._dir / LOCK, "a") as lock:
             fcntl.flock(lock, mode)
             yield  # closing the file releases the lock
+
+
+def _read_earlier(path: Path) -> list[Entry]:
+    try:
+        held = orjson.loads(path.read_bytes())
+        pairs = [(orjson.loads(member), float(at)) for member, at in held.items()]
+        return sorted(Entry(str(c), str(p), at, 0.0) for (c, p), at in pairs)
+    except FileNotFoundError:
+        return []
+    except (orjson.JSONDecodeError, ValueError, TypeError, AttributeError):
+        return []  # unreadable: its declines are lost, as they would have been before
 
 
 def _header() -> bytes:

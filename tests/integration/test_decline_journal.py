@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import orjson
 import pytest
 
 from app.store import decline_journal
@@ -81,3 +82,16 @@ async def test_a_torn_line_is_skipped_not_fatal(tmp_path: Path) -> None:
 
     held = await FileRuleStore(tmp_path).declines_since(float("-inf"))
     assert [decline.customer_id for decline in held.declines] == ["before", "after"]
+
+
+async def test_declines_of_the_earlier_single_file_are_carried_over(tmp_path: Path) -> None:
+    earlier = {'["c1","plus"]': 1_700_000_000.5, '["c2","pro"]': 1_700_000_100.25}
+    (tmp_path / decline_journal.EARLIER_FORMAT).write_bytes(orjson.dumps(earlier))
+
+    held = await FileRuleStore(tmp_path).declines_since(float("-inf"))
+
+    assert [(d.customer_id, d.plan_id, d.at) for d in held.declines] == [
+        ("c1", "plus", 1_700_000_000.5),
+        ("c2", "pro", 1_700_000_100.25),
+    ]
+    assert not (tmp_path / decline_journal.EARLIER_FORMAT).exists()

@@ -67,6 +67,7 @@ class Cooldowns:
         for decline in sorted(answer.declines, key=lambda held: held.at):
             if decline.at > oldest_kept:  # the log may still hold some past their cooldown
                 self._hold(decline)
+        metrics.DECLINES_HELD.set(len(self._declined))
         self._store_now, self._synced_at = answer.now, time.monotonic()
         self.last_error = None
         if answer.now - self._pruned_at >= PRUNE_EVERY_SECONDS:
@@ -88,6 +89,7 @@ class Cooldowns:
     def remember(self, decline: Decline) -> None:
         """A decline this process just wrote: it counts before the next poll."""
         self._hold(decline)
+        metrics.DECLINES_HELD.set(len(self._declined))
 
     def declined(self, customer_id: str, plan_ids: tuple[str, ...]) -> frozenset[str]:
         """Which of these plans the customer declined within the cooldown.
@@ -124,7 +126,6 @@ class Cooldowns:
         if len(self._declined) > self._held_max:
             del self._declined[next(iter(self._declined))]
             metrics.DECLINES_EVICTED.inc()
-        metrics.DECLINES_HELD.set(len(self._declined))
 
     def _prune(self, now: float) -> None:
         since = now - self.cooldown_seconds

@@ -24,6 +24,8 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from app.failures import hide_locations
+
 STREAM_KEY = "cartlift:events"  # the one owner of the event stream's key name
 Record = dict[str, Any]
 
@@ -120,9 +122,14 @@ def _settle(group: Sequence[Waiting], answers: Sequence[object]) -> None:
         if isinstance(answer, EventLogUnavailable):
             done.set_exception(answer)
         elif isinstance(answer, BaseException):
-            done.set_exception(EventLogUnavailable(str(answer) or type(answer).__name__))
+            done.set_exception(EventLogUnavailable(_reason(answer)))
         else:
             done.set_result(None)
+
+
+def _reason(error: BaseException) -> str:
+    """Why the log refused, without its host or path: the text reaches /events answers."""
+    return hide_locations(str(error)) or type(error).__name__
 
 
 def _stream_entry(entry_id: object, fields: object) -> Entry:
@@ -148,7 +155,7 @@ class FileEventLog:
         try:
             await asyncio.to_thread(self._append, line)
         except OSError as error:
-            raise EventLogUnavailable(str(error)) from error
+            raise EventLogUnavailable(_reason(error)) from error
 
     def _append(self, line: bytes) -> None:
         with self._locked():

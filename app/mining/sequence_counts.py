@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import pairwise
-from typing import cast
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from app.mining.runs import run_starts
@@ -14,68 +14,63 @@ from app.mining.sequence_events import Events
 
 Int64s = NDArray[np.int64]
 Int32s = NDArray[np.int32]
-Tally = sp.csr_array[np.int32, tuple[int, int]]
 # Candidate (customer, A, B) rows materialised at once; customers never straddle a chunk.
 CHUNK_PAIRS = 500_000
-# First follow-ups buffered before they are added to the sparse tally.
-TALLY_ROWS = 2_000_000
+# Candidates of the antecedents counted together: their keys are held and sorted at once.
+RANGE_PAIRS = 16_000_000
 
 
-def delay_histogram(events: Events, window: int) -> Tally:
-    """Customers per (A, B, delay): row A, column B * (window + 1) + delay."""
+@dataclass(frozen=True)
+class DelayCounts:
+    """Customers per (A, B, delay) for a range of antecedents A, sorted by A, B, delay."""
+
+    antecedent: Int64s
+    consequent: Int64s
+    delay: Int64s
+    customers: Int64s
+
+
+def delay_counts(events: Events, window: int) -> Iterator[DelayCounts]:
+    """The counts, one range of antecedents at a time (ascending, about RANGE_PAIRS
+    candidates each), so only one range's keys are ever held. Each range's keys come out
+    of one plain sort: far cheaper than merging partial tallies."""
     starts, lengths = _followers(events, window)
     n, width = events.n_items, window + 1
     stride = (int(events.day.max(initial=0) - events.day.min(initial=0)) + 1) * width
-    bounds = _chunk_bounds(events.rank, lengths, max(1, 2**62 // (max(n, 1) ** 2 * stride)))
-    tally = _Tally(n, n * width)
-    for low, high in pairwise(bounds.tolist()):
-        tally.add(_first_follow_ups(events, starts, lengths, low, high, window, stride))
-    return tally.total()
+    max_customers = max(1, 2**62 // (max(n, 1) ** 2 * stride))
+    customer_starts = run_starts(events.rank)
+    per_item = np.bincount(events.item, weights=lengths, minlength=n).astype(np.int64)
+    for low, high in _item_ranges(per_item, RANGE_PAIRS):
+        inside = (events.item >= low) & (events.item < high)
+        chosen = np.where(inside, lengths, 0).astype(np.int32)
+        del inside
+        keys = np.empty(int(per_item[low:high].sum()), np.int64)
+        filled = 0
+        for first, last in pairwise(_chunk_bounds(customer_starts, chosen, max_customers)):
+            found = _first_follow_ups(events, starts, chosen, first, last, window, stride)
+            keys[filled : filled + len(found)] = found
+            filled += len(found)
+        del chosen
+        keys = keys[:filled]
+        keys.sort()
+        yield _counted(keys, n, width)
 
 
-class _Tally:
-    """Customers per (A, B, delay) key, held as a sparse row per A.
+def _item_ranges(per_item: Int64s, size: int) -> list[tuple[int, int]]:
+    """Ranges of items [low, high) with about `size` candidates each; an item is never split."""
+    cuts = np.searchsorted(np.cumsum(per_item), np.arange(size, int(per_item.sum()), size))
+    bounds = sorted({0, *(cuts + 1).tolist(), len(per_item)})
+    return [(low, high) for low, high in pairwise(bounds) if low < high]
 
-    Keys are buffered, then sorted (a plain sort of packed integers is fast) and counted
-    into a sparse batch. Batches are added like a binary counter: a batch joins the one
-    below it on the stack only once it is about as large, so every count is merged about
-    log(batches) times rather than once per batch (a sparse addition is a linear merge).
-    """
 
-    def __init__(self, rows: int, columns: int) -> None:
-        self._shape = (rows, columns)
-        self._stack: list[Tally] = []
-        self._parts: list[Int64s] = []
-        self._pending = 0
-
-    def add(self, keys: Int64s) -> None:
-        """Keys are row * columns + column."""
-        self._parts.append(keys)
-        self._pending += len(keys)
-        if self._pending >= TALLY_ROWS:
-            self._flush()
-
-    def total(self) -> Tally:
-        self._flush()
-        total = cast(Tally, sp.csr_array(self._shape, dtype=np.int32))
-        while self._stack:
-            total = total + self._stack.pop()
-        return total
-
-    def _flush(self) -> None:
-        if not self._parts:
-            return
-        keys = np.sort(np.concatenate(self._parts))
-        self._parts, self._pending = [], 0
-        starts = run_starts(keys)
-        counts = np.diff(np.append(starts, len(keys))).astype(np.int32)
-        rows, columns = np.divmod(keys[starts], self._shape[1])
-        indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=self._shape[0]))))
-        batch = sp.csr_array((counts, columns, indptr), shape=self._shape)
-        batch.has_canonical_format = True  # sorted, distinct: scipy need not check again
-        while self._stack and self._stack[-1].nnz <= 2 * batch.nnz:
-            batch = cast(Tally, self._stack.pop() + batch)
-        self._stack.append(cast(Tally, batch))
+def _counted(keys: Int64s, n: int, width: int) -> DelayCounts:
+    """Sorted keys (A * n + B) * width + delay, one per customer, as counted rows."""
+    opens = run_starts(keys)
+    customers = np.diff(np.append(opens, len(keys))).astype(np.int64)
+    pair, delay = np.divmod(keys[opens], width)
+    del keys, opens
+    antecedent, consequent = np.divmod(pair, n)
+    return DelayCounts(antecedent, consequent, delay, customers)
 
 
 def _followers(events: Events, window: int) -> tuple[Int32s, Int32s]:
@@ -96,18 +91,18 @@ def _followers(events: Events, window: int) -> tuple[Int32s, Int32s]:
     return starts.astype(np.int32), np.maximum(ends - starts, 0).astype(np.int32)
 
 
-def _chunk_bounds(rank: Int32s, lengths: Int32s, max_customers: int) -> Int64s:
+def _chunk_bounds(customer_starts: Int64s, lengths: Int32s, max_customers: int) -> list[int]:
     """Event index bounds of chunks: whole customers, about CHUNK_PAIRS candidates each."""
-    customer_starts = run_starts(rank)
     if len(customer_starts) == 0:
-        return np.zeros(1, np.int64)
+        return [0]
     before = np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)))[customer_starts]
     by_pairs = before // CHUNK_PAIRS
     by_customers = np.arange(len(customer_starts)) // max_customers
     opens = np.concatenate(
         ([True], (by_pairs[1:] != by_pairs[:-1]) | (by_customers[1:] != by_customers[:-1]))
     )
-    return np.append(customer_starts[opens], len(rank))
+    bounds: list[int] = np.append(customer_starts[opens], len(lengths)).tolist()
+    return bounds
 
 
 def _first_follow_ups(

@@ -22,7 +22,8 @@ RANGE_PAIRS = 16_000_000
 
 @dataclass(frozen=True)
 class DelayCounts:
-    """Customers per (A, B, delay) for a range of antecedents A, sorted by A, B, delay."""
+    """Customers per (A, B, delay) for a range of antecedents A, sorted by A, B, delay;
+    only pairs (A, B) followed by at least `min_count` customers."""
 
     antecedent: Int64s
     consequent: Int64s
@@ -30,30 +31,54 @@ class DelayCounts:
     customers: Int64s
 
 
-def delay_counts(events: Events, window: int) -> Iterator[DelayCounts]:
+@dataclass(frozen=True)
+class _Bits:
+    """Bit widths of the fields packed into keys. Fields are packed by shifts, and read back
+    by shifts and masks: an integer division costs twice a sort's pass over the same keys."""
+
+    item: int
+    delay: int
+    day: int
+
+    @classmethod
+    def of(cls, events: Events, window: int) -> _Bits:
+        days = int(events.day.max()) - int(events.day.min()) + 1 if len(events.day) else 1
+        return cls(_bits(events.n_items), _bits(window + 1), _bits(days))
+
+    @property
+    def customers(self) -> int:
+        """Customers per chunk whose keys still fit in an int64."""
+        return 1 << max(0, 62 - 2 * self.item - self.day - self.delay)
+
+
+def _bits(values: int) -> int:
+    """Bits that hold 0 .. values - 1."""
+    return max(values - 1, 0).bit_length()
+
+
+def delay_counts(events: Events, window: int, min_count: int = 1) -> Iterator[DelayCounts]:
     """The counts, one range of antecedents at a time (ascending, about RANGE_PAIRS
     candidates each), so only one range's keys are ever held. Each range's keys come out
     of one plain sort: far cheaper than merging partial tallies."""
     starts, lengths = _followers(events, window)
-    n, width = events.n_items, window + 1
-    stride = (int(events.day.max(initial=0) - events.day.min(initial=0)) + 1) * width
-    max_customers = max(1, 2**62 // (max(n, 1) ** 2 * stride))
+    bits = _Bits.of(events, window)
     customer_starts = run_starts(events.rank)
-    per_item = np.bincount(events.item, weights=lengths, minlength=n).astype(np.int64)
+    per_item = np.bincount(events.item, weights=lengths, minlength=events.n_items)
+    per_item = per_item.astype(np.int64)
     for low, high in _item_ranges(per_item, RANGE_PAIRS):
         inside = (events.item >= low) & (events.item < high)
         chosen = np.where(inside, lengths, 0).astype(np.int32)
         del inside
         keys = np.empty(int(per_item[low:high].sum()), np.int64)
         filled = 0
-        for first, last in pairwise(_chunk_bounds(customer_starts, chosen, max_customers)):
-            found = _first_follow_ups(events, starts, chosen, first, last, window, stride)
+        for first, last in pairwise(_chunk_bounds(customer_starts, chosen, bits.customers)):
+            found = _first_follow_ups(events, starts, chosen, first, last, window, bits)
             keys[filled : filled + len(found)] = found
             filled += len(found)
         del chosen
         keys = keys[:filled]
         keys.sort()
-        yield _counted(keys, n, width)
+        yield _counted(keys, bits, min_count)
 
 
 def _item_ranges(per_item: Int64s, size: int) -> list[tuple[int, int]]:
@@ -63,14 +88,24 @@ def _item_ranges(per_item: Int64s, size: int) -> list[tuple[int, int]]:
     return [(low, high) for low, high in pairwise(bounds) if low < high]
 
 
-def _counted(keys: Int64s, n: int, width: int) -> DelayCounts:
-    """Sorted keys (A * n + B) * width + delay, one per customer, as counted rows."""
+def _counted(keys: Int64s, bits: _Bits, min_count: int) -> DelayCounts:
+    """Sorted keys (A, B, delay), one per following customer, as counted rows of the pairs
+    with `min_count` customers or more: most pairs stop here, before any per-row work."""
+    pair_opens = run_starts(keys >> bits.delay)
+    followers = np.diff(np.append(pair_opens, len(keys)))
+    keys = keys[np.repeat(followers >= min_count, followers)]
+    del pair_opens, followers
     opens = run_starts(keys)
-    customers = np.diff(np.append(opens, len(keys))).astype(np.int64)
-    pair, delay = np.divmod(keys[opens], width)
+    customers = np.diff(np.append(opens, len(keys)))
+    distinct = keys[opens]  # (A, B, delay)
     del keys, opens
-    antecedent, consequent = np.divmod(pair, n)
-    return DelayCounts(antecedent, consequent, delay, customers)
+    pair = distinct >> bits.delay
+    return DelayCounts(
+        pair >> bits.item,
+        pair & ((1 << bits.item) - 1),
+        distinct & ((1 << bits.delay) - 1),
+        customers,
+    )
 
 
 def _followers(events: Events, window: int) -> tuple[Int32s, Int32s]:
@@ -112,25 +147,34 @@ def _first_follow_ups(
     low: int,
     high: int,
     window: int,
-    stride: int,
+    bits: _Bits,
 ) -> Int64s:
-    """Key (A * n + B) * width + delay, once per customer and A != B: their first day with
-    a B after an A, at the shortest delay that day. One plain sort of packed keys finds it:
+    """Key (A, B, delay) packed, once per customer and A != B: their first day with a B
+    after an A, at the shortest delay that day. One plain sort of packed keys finds it:
     sorting values is several times faster than any argsort."""
     counts = lengths[low:high]
-    first = np.repeat(np.arange(low, high, dtype=np.int64), counts)
-    before = np.cumsum(counts, dtype=np.int64) - counts
-    offsets = np.arange(len(first), dtype=np.int64) - np.repeat(before, counts)
-    later = np.repeat(starts[low:high].astype(np.int64), counts) + offsets
-    a, b = events.item[first].astype(np.int64), events.item[later].astype(np.int64)
-    distinct = a != b
-    first, later, a, b = first[distinct], later[distinct], a[distinct], b[distinct]
-    n, width = events.n_items, window + 1
-    day = events.day[later].astype(np.int64)
-    # Ranks relative to the chunk (and few enough customers per chunk) keep this in int64.
-    who = ((events.rank[first].astype(np.int64) - int(events.rank[low])) * n + a) * n + b
-    keys = who * stride + (day - int(events.day.min())) * width + (day - events.day[first])
+    # Chunk-local event columns, widened once per event rather than once per candidate.
+    rank = events.rank[low:high].astype(np.int64) - int(events.rank[low])
+    item = events.item[low:high].astype(np.int64)
+    day = events.day[low:high].astype(np.int64) - int(events.day.min())
+    # Candidate j of event e is followed by event starts[e] + (j - candidates before e).
+    shift = starts[low:high].astype(np.int64) - (np.cumsum(counts, dtype=np.int64) - counts) - low
+    later = np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(shift, counts)
+    del shift
+    b, later_day = item[later], day[later]
+    del later
+    other = np.repeat(item, counts) != b  # A then A is a rebuy, not a sequence
+    # (customer, A, B, day of B, delay) packed; customers relative to the chunk (and few
+    # enough of them per chunk) keep it within an int64.
+    since = bits.day + bits.delay
+    keys = (np.repeat(((rank << bits.item) | item) << bits.item, counts) | b) << since
+    del b
+    keys += (later_day << bits.delay) + later_day - np.repeat(day, counts)
+    del later_day
+    keys = keys[other]
+    del other
     keys.sort()
-    leaders = keys[run_starts(keys // stride)]
-    pairs: Int64s = leaders // stride % (n * n) * width + leaders % width
-    return pairs
+    leaders = keys[run_starts(keys >> since)]
+    pair = (leaders >> since) & ((1 << (2 * bits.item)) - 1)
+    found: Int64s = (pair << bits.delay) | (leaders & ((1 << bits.delay) - 1))
+    return found

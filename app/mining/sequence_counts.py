@@ -152,16 +152,21 @@ def _first_follow_ups(
     """Key (A, B, delay) packed, once per customer and A != B: their first day with a B
     after an A, at the shortest delay that day. One plain sort of packed keys finds it:
     sorting values is several times faster than any argsort."""
-    counts = lengths[low:high]
-    # Chunk-local event columns, widened once per event rather than once per candidate.
-    rank = events.rank[low:high].astype(np.int64) - int(events.rank[low])
-    item = events.item[low:high].astype(np.int64)
-    day = events.day[low:high].astype(np.int64) - int(events.day.min())
+    # Only the events with candidates in this range of antecedents: a range pass must not
+    # cost every event of the shop again.
+    chosen = np.flatnonzero(lengths[low:high]) + low
+    counts = lengths[chosen]
+    first_day = int(events.day.min())
+    rank = events.rank[chosen].astype(np.int64) - int(events.rank[low])
+    item = events.item[chosen].astype(np.int64)
+    day = events.day[chosen].astype(np.int64) - first_day
     # Candidate j of event e is followed by event starts[e] + (j - candidates before e).
-    shift = starts[low:high].astype(np.int64) - (np.cumsum(counts, dtype=np.int64) - counts) - low
+    shift = starts[chosen].astype(np.int64) - (np.cumsum(counts, dtype=np.int64) - counts)
+    del chosen
     later = np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(shift, counts)
     del shift
-    b, later_day = item[later], day[later]
+    b = events.item[later].astype(np.int64)
+    later_day = events.day[later].astype(np.int64) - first_day
     del later
     other = np.repeat(item, counts) != b  # A then A is a rebuy, not a sequence
     # (customer, A, B, day of B, delay) packed; customers relative to the chunk (and few

@@ -6,8 +6,9 @@ database (dropped afterwards unless --keep-db names one to reuse between runs) a
 rules go to a dedicated Redis db that is flushed before and after.
 
 Prints `bench_rebuild orders=.. skus=.. wall_s=.. cpu_s=.. read_s=.. mine_s=.. sections_s=..
-publish_s=.. peak_rss_mb=.. rules=.. load_avg=..` and the same per million orders (the cost
-curve: run `--size 1m`, `3m` and `10m`), then how the default min_count does on this data
+publish_s=.. read_cpu_s=.. (and each stage's CPU in the job) peak_rss_mb=.. rules=..
+load_avg=..` and the same per million orders (the cost curve: run `--size 1m`, `3m` and
+`10m`), then how the default min_count does on this data
 and on the demo shop (rules, planted pairs found, hit rate@3 against popularity). The
 machine may be shared: cpu_s (user + system of the rebuild) moves much less than wall_s.
 
@@ -45,6 +46,7 @@ from app.mining.rules import mine_rules, thresholds_from
 REDIS_URL = os.environ.get("CARTLIFT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 SEED = 42
 # --size presets: orders and SKUs of the cost-curve points.
+STAGES = ("read", "mine", "sections", "publish")
 SIZES = {"1m": (1_000_000, 20_000), "3m": (3_000_000, 50_000), "10m": (10_000_000, 100_000)}
 # The same command with the registered sections (next-sale, plans) left out: the cost of
 # the co-purchase rules alone, to tell it apart from what the sections add.
@@ -104,7 +106,8 @@ def _report(name: str, measured: Measured, summary: dict[str, Any]) -> None:
         f"wall_s={measured.wall_s:.2f} cpu_s={measured.cpu_s:.2f} read_s={timings['read_s']:.2f} "
         f"mine_s={timings['mine_s']:.2f} sections_s={timings.get('sections_s', 0):.2f} "
         f"publish_s={timings['publish_s']:.2f} "
-        f"peak_rss_mb={measured.peak_rss_mb:.0f} rules={summary['rules']} "
+        + "".join(f"{stage}_cpu_s={timings.get(f'{stage}_cpu_s', 0):.2f} " for stage in STAGES)
+        + f"peak_rss_mb={measured.peak_rss_mb:.0f} rules={summary['rules']} "
         f"job_s={timings['total_s']:.2f} "
         f"min_count={summary['min_count']} "
         f"load_avg={os.getloadavg()[0]:.1f} "
@@ -113,8 +116,9 @@ def _report(name: str, measured: Measured, summary: dict[str, Any]) -> None:
     )
     millions = max(summary["orders"], 1) / 1e6
     stages = " ".join(
-        f"{stage}_s={timings.get(f'{stage}_s', 0) / millions:.2f}"
-        for stage in ("read", "mine", "sections", "publish")
+        f"{stage}{kind}_s={timings.get(f'{stage}{kind}_s', 0) / millions:.2f}"
+        for kind in ("", "_cpu")
+        for stage in STAGES
     )
     print(
         f"{name}_per_million_orders wall_s={measured.wall_s / millions:.2f} "

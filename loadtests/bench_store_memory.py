@@ -16,11 +16,11 @@ kind, so the growth of INFO `used_memory` is that kind's cost:
 - customers: `cust:` entries, one per customer (one per ORDERS_PER_CUSTOMER baskets), their
   last 8 distinct SKUs with dates and the embedded best 5 follow-ups of each.
 
-Then the smallest size's full version is published `keep + 2` times with `--keep` versions
-kept, and the peak `used_memory` compared with one version: a store holds `keep` sealed
-versions plus the one being written. With a cluster (`tests/redis_cluster.py`: three
-masters, no replicas) the same versions are published and `used_memory` summed over the
-masters. Prints one `bench_store_memory` line per measurement.
+Before that, on the fresh server, the smallest size's full version is published
+`keep + 2` times with `--keep` versions kept, and the peak `used_memory` compared with one
+version: a store holds `keep` sealed versions plus the one being written. With a cluster
+(`tests/redis_cluster.py`: three masters, no replicas) the same versions are published and
+`used_memory` summed over the masters. Prints one `bench_store_memory` line per measurement.
 """
 
 from __future__ import annotations
@@ -300,9 +300,10 @@ def cluster_redis(directory: Path) -> Iterator[Nodes]:
 
 
 async def run(nodes: Nodes, versions: list[Version], keep: int) -> None:
+    # First, on a fresh server: INFO's used_memory_peak is a lifetime maximum.
+    await measure_keep(nodes, versions[0], keep)
     for version in versions:
         await measure_kinds(nodes, version)
-    await measure_keep(nodes, versions[0], keep)
 
 
 def main() -> None:

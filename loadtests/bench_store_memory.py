@@ -2,6 +2,7 @@
 
 Usage: uv run python loadtests/bench_store_memory.py [--baskets 100000,300000,1000000]
        [--keep 3] [--no-cluster]
+       uv run python loadtests/bench_store_memory.py --from-url redis://127.0.0.1:6379/10
 
 Per size: Zipf baskets of the demo's shape (`zipf_baskets`, SKUs named as the demo names
 them) are mined with the rebuild's default thresholds; each entry kind the rebuild writes
@@ -21,6 +22,9 @@ Before that, on the fresh server, the smallest size's full version is published
 version: a store holds `keep` sealed versions plus the one being written. With a cluster
 (`tests/redis_cluster.py`: three masters, no replicas) the same versions are published and
 `used_memory` summed over the masters. Prints one `bench_store_memory` line per measurement.
+
+`--from-url` instead reads the live version of a store a real `cartlift rebuild` filled
+and prints, per entry kind, the count and the average `MEMORY USAGE` of its keys.
 """
 
 from __future__ import annotations
@@ -299,6 +303,45 @@ def cluster_redis(directory: Path) -> Iterator[Nodes]:
         )
 
 
+def measure_live(url: str) -> None:
+    """Per kind (the part of the entry name before its first colon), MEMORY USAGE of the keys."""
+    with Redis.from_url(url, socket_timeout=60) as client:
+        current = client.get(keys.CURRENT)
+        if current is None:
+            raise SystemExit(f"no live version at {url}: run `cartlift rebuild` first")
+        prefix = len(keys.versioned(int(current), ""))
+        names = list(client.scan_iter(match=keys.version_pattern(int(current)), count=1000))
+        pipe = client.pipeline(transaction=False)
+        for name in names:
+            pipe.memory_usage(name, samples=0)
+        usage = pipe.execute()
+    totals: dict[str, list[int]] = {}
+    for name, used in zip(names, usage, strict=True):
+        kind = name.decode()[prefix:].split(":", 1)[0]
+        totals.setdefault(kind, []).append(int(used or 0))
+    rule_names = [n for n in names if keys.rule_antecedent(n.decode()[prefix:]) is not None]
+    rules = _rule_rows(url, rule_names)
+    rule_bytes = sum(sizes for kind in ("r", "r2") for sizes in totals.get(kind, []))
+    print(
+        f"bench_store_memory store=live version={int(current)} kind=rules rules={rules} "
+        f"memory_usage_bytes={rule_bytes} bytes_per_rule={rule_bytes / max(rules, 1):.0f}",
+        flush=True,
+    )
+    for kind, sizes in sorted(totals.items()):
+        print(
+            f"bench_store_memory store=live version={int(current)} kind={kind} "
+            f"entries={len(sizes)} memory_usage_bytes={sum(sizes)} "
+            f"bytes_per_entry={sum(sizes) / len(sizes):.0f}",
+            flush=True,
+        )
+
+
+def _rule_rows(url: str, names: list[bytes]) -> int:
+    with Redis.from_url(url, socket_timeout=60) as client:
+        values = client.mget(names) if names else []
+    return sum(len(orjson.loads(value)) for value in values if value is not None)
+
+
 async def run(nodes: Nodes, versions: list[Version], keep: int) -> None:
     # First, on a fresh server: INFO's used_memory_peak is a lifetime maximum.
     await measure_keep(nodes, versions[0], keep)
@@ -311,7 +354,11 @@ def main() -> None:
     parser.add_argument("--baskets", default="100000,300000,1000000")
     parser.add_argument("--keep", type=int, default=3, help="CARTLIFT_KEEP_VERSIONS to model")
     parser.add_argument("--no-cluster", action="store_true")
+    parser.add_argument("--from-url", help="report the live version of this store instead")
     args = parser.parse_args()
+    if args.from_url:
+        measure_live(args.from_url)
+        return
     versions = []
     for n in (int(part) for part in args.baskets.split(",")):
         started = time.perf_counter()

@@ -118,12 +118,12 @@ def _info(port: int) -> dict[str, int]:
     return {name: int(info[name]) for name in ("used_memory", "used_memory_peak")}
 
 
-def build_version(n_baskets: int) -> Version:
+def build_version(n_baskets: int, min_count: int | None) -> Version:
     n_skus = max(1_000, n_baskets // SKUS_PER_BASKET)
     basket_ids, items = zipf_baskets(n_baskets, n_skus, SEED)
     matrix = encode_baskets(basket_ids, items, n_skus)
     counts = item_counts(matrix)
-    rules = mine_rules(matrix, RebuildOptions().thresholds(n_baskets))
+    rules = mine_rules(matrix, RebuildOptions(min_count=min_count).thresholds(n_baskets))
     skus = [sku_name(code) for code in range(n_skus)]
     rule_list = list(rule_entries(rules, skus))
     weights = list(weight_entries(learn_item_weights(matrix, counts), skus))
@@ -342,9 +342,9 @@ def _rule_rows(url: str, names: list[bytes]) -> int:
     return sum(len(orjson.loads(value)) for value in values if value is not None)
 
 
-async def run(nodes: Nodes, versions: list[Version], keep: int) -> None:
-    # First, on a fresh server: INFO's used_memory_peak is a lifetime maximum.
-    await measure_keep(nodes, versions[0], keep)
+async def run(nodes: Nodes, versions: list[Version], keep: int | None) -> None:
+    if keep is not None:  # first, on a fresh server: INFO's used_memory_peak is a lifetime max
+        await measure_keep(nodes, versions[0], keep)
     for version in versions:
         await measure_kinds(nodes, version)
 
@@ -354,6 +354,8 @@ def main() -> None:
     parser.add_argument("--baskets", default="100000,300000,1000000")
     parser.add_argument("--keep", type=int, default=3, help="CARTLIFT_KEEP_VERSIONS to model")
     parser.add_argument("--no-cluster", action="store_true")
+    parser.add_argument("--no-keep", action="store_true", help="skip the keep-versions peak")
+    parser.add_argument("--min-count", type=int, help="mine more rules than the default does")
     parser.add_argument("--from-url", help="report the live version of this store instead")
     args = parser.parse_args()
     if args.from_url:
@@ -362,14 +364,14 @@ def main() -> None:
     versions = []
     for n in (int(part) for part in args.baskets.split(",")):
         started = time.perf_counter()
-        versions.append(build_version(n))
+        versions.append(build_version(n, args.min_count))
         print(f"bench_store_memory built baskets={n} in {time.perf_counter() - started:.1f}s")
     with tempfile.TemporaryDirectory(prefix="bench-store-memory-") as scratch:
         with single_redis(Path(scratch)) as nodes:
-            asyncio.run(run(nodes, versions, args.keep))
+            asyncio.run(run(nodes, versions, None if args.no_keep else args.keep))
         if not args.no_cluster:
             with cluster_redis(Path(scratch) / "cluster") as nodes:
-                asyncio.run(run(nodes, versions, args.keep))
+                asyncio.run(run(nodes, versions, None if args.no_keep else args.keep))
 
 
 if __name__ == "__main__":

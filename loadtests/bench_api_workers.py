@@ -32,8 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 180  # a busy shared machine starts N workers slowly
 sys.path.insert(0, str(ROOT))
 
-from app.db.admin import run_admin_sql  # noqa: E402
-from loadtests.bench_api import (  # noqa: E402
+from bench_api import (  # noqa: E402
     CARTLIFT,
     PG_SERVER,
     REDIS_URL,
@@ -47,6 +46,8 @@ from loadtests.bench_api import (  # noqa: E402
     _write_bodies,
     _wrk,
 )
+
+from app.db.admin import run_admin_sql  # noqa: E402
 
 
 def main() -> None:

@@ -42,8 +42,8 @@ async def _drain(settings: Settings, batch: int | None) -> Drained:
     from app.events.drain import BATCH_ENTRIES, drain_once
     from app.events.stream import open_event_log
 
-    event_log = open_event_log(settings.redis_url, settings.events_journal_dir)
-    engine = make_engine(settings.database_url)
+    event_log = open_event_log(settings.reveal_redis_url(), settings.events_journal_dir)
+    engine = make_engine(settings.reveal_database_url())
     try:
         return await drain_once(event_log, engine, batch or BATCH_ENTRIES)
     finally:
@@ -92,7 +92,7 @@ async def _report(
     from app.db.engine import make_engine
     from app.events.experiment import read_experiment
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.reveal_database_url())
     try:
         return await read_experiment(
             engine, settings.holdout_percent, settings.attribution_hours, since, until

@@ -25,6 +25,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
+from app.failures import hide_locations
+
 STREAM_KEY = "cartlift:events"  # the one owner of the event stream's key name
 Record = dict[str, Any]
 
@@ -62,7 +64,7 @@ class RedisEventLog:
         try:
             await self._redis.xadd(self._key, {b"b": encode(records)})
         except (RedisError, OSError) as error:
-            raise EventLogUnavailable(str(error) or type(error).__name__) from error
+            raise EventLogUnavailable(_reason(error)) from error
 
     async def read(self, max_entries: int) -> list[Entry]:
         found = await self._redis.xrange(self._key, "-", "+", count=max_entries) or []
@@ -77,6 +79,11 @@ class RedisEventLog:
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+def _reason(error: BaseException) -> str:
+    """Why the log refused, without its host or path: the text reaches /events answers."""
+    return hide_locations(str(error)) or type(error).__name__
 
 
 def _stream_entry(entry_id: object, fields: object) -> Entry:
@@ -102,7 +109,7 @@ class FileEventLog:
         try:
             await asyncio.to_thread(self._append, line)
         except OSError as error:
-            raise EventLogUnavailable(str(error)) from error
+            raise EventLogUnavailable(_reason(error)) from error
 
     def _append(self, line: bytes) -> None:
         with self._locked():

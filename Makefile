@@ -7,7 +7,7 @@ PORT ?= 8000
 export UV_LINK_MODE ?= copy
 
 .PHONY: help install run demo rebuild serve test lint typecheck unit openapi openapi-check \
-	readme evaluate-public bench bench-mining bench-import bench-rebuild bench-api bench-events bench-experiment bench-campaigns bench-cli \
+	readme evaluate-public bench bench-mining bench-import bench-rebuild bench-api bench-events bench-experiment bench-campaigns bench-cli bench-store-memory bench-api-workers \
 	report-screenshot clean
 
 help:
@@ -73,6 +73,14 @@ bench-api: install
 
 bench-cli: install
 	$(UV) run python loadtests/bench_cli.py
+
+# Redis memory per million rules and per entry kind, on one Redis and a 3-master cluster.
+bench-store-memory: install
+	$(UV) run python loadtests/bench_store_memory.py
+
+# /recommend on serve --workers 1 and --workers 2 in one run: rps and CPU per request.
+bench-api-workers: install
+	$(UV) run python loadtests/bench_api_workers.py
 
 bench-events: install
 	$(UV) run python loadtests/bench_events.py

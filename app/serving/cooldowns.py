@@ -59,7 +59,7 @@ class Cooldowns:
         since = float("-inf") if self._store_now is None else self._store_now - OVERLAP_SECONDS
         try:  # off the request path: the first load may be large
             read = self._store.declines_since(since)
-            answer = await self._guard.call(read, deadline=LOAD_TIMEOUT_SECONDS)
+            answer = await self._guard.background(read, LOAD_TIMEOUT_SECONDS)
         except StoreUnavailable as error:
             self.last_error = f"declines unavailable: {error}"
             return

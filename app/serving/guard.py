@@ -60,8 +60,17 @@ class StoreGuard:
                 operation.close()
             metrics.STORE_ERRORS.labels("circuit_open").inc()
             raise StoreUnavailable("circuit open")
+        return await self.background(operation, deadline or self._timeout)
+
+    async def background(self, operation: Awaitable[T], deadline: float) -> T:
+        """A call off the request path (a periodic sync): never refused by an open circuit.
+
+        Requests that timed out open the breaker so they fail fast; a sync that runs once a
+        poll must still get through, or what the process holds goes stale behind it. Its
+        success closes the circuit (it is a probe); its failure counts like any other.
+        """
         try:
-            async with asyncio.timeout(deadline or self._timeout):
+            async with asyncio.timeout(deadline):
                 value = await operation
         except TimeoutError:
             self._fail("timeout")

@@ -134,3 +134,18 @@ async def test_redis_keeps_declines_for_the_cooldown_only(redis_client: Redis) -
     await store.record_decline("c2", "plus", keep_seconds=0.2)
     await asyncio.sleep(0.3)
     assert await redis_client.exists(keys.DECLINES) == 0
+
+
+async def test_a_sync_gets_through_while_requests_keep_the_circuit_open(store: RuleStore) -> None:
+    # Requests that timed out opened the breaker; the periodic sync is not a request and
+    # must still run, or every answer that needs cooldowns would turn stale (503) behind it.
+    guard = StoreGuard(0.5, CircuitBreaker(failures=1, reset_seconds=3600))
+    held = Cooldowns(store, guard, cooldown_seconds=3600, stale_after=60)
+    guard.breaker.failed()
+    assert guard.breaker.is_open
+    await store.record_decline("c1", "plus", keep_seconds=3600)
+
+    await held.sync()
+
+    assert (held.last_error, held.declined("c1", PLANS)) == (None, {"plus"})
+    assert not guard.breaker.is_open  # the sync's success closed it, as a probe does

@@ -147,5 +147,5 @@ async def test_a_sync_gets_through_while_requests_keep_the_circuit_open(store: R
 
     await held.sync()
 
-    assert (held.last_error, held.declined("c1", PLANS)) == (None, {"plus"})
+    assert (held.last_error, held.declined("c1", PLANS)) == (None, frozenset({"plus"}))
     assert not guard.breaker.is_open  # the sync's success closed it, as a probe does

@@ -1,0 +1,300 @@
+"""The Spark engine: the itemset counts of a rebuild, counted with Spark DataFrames.
+
+Spark reads the order lines itself (Postgres over its JDBC source, or a Parquet export of
+`cartlift export orders`), generates the pairs and triples inside each basket and counts
+them in its executors; only the counts come back to this process, never a basket. Items
+are numbered by product id, as the default engine numbers them, so the miner sees the
+same counts and the rules are the same, tie for tie.
+
+pyspark is an optional extra: it is imported here only, when a Spark run starts.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy.engine import URL
+
+from app.jobs.counting import CoCounts, Counted, EngineChoice, ThresholdsFor
+from app.mining.item_weights import MAX_ITEMS, weighted_items
+from app.mining.itemsets import ItemsetCounts
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+Int64s = NDArray[np.int64]
+APP_NAME = "cartlift-rebuild"
+# Local mode runs everything in one JVM: a few shuffle partitions per core, not Spark's 200.
+LOCAL_SHUFFLE_PARTITIONS = 8
+
+
+class SparkUnavailable(RuntimeError):
+    """The Spark engine cannot start here (no pyspark, no Java, no JDBC driver)."""
+
+
+@dataclass
+class SparkJob:
+    """One Spark count of a rebuild's window: where the orders are, how baskets group."""
+
+    choice: EngineChoice
+    database: URL
+    scope: str
+    since: datetime | None
+    sku_of: dict[int, str]  # product id -> sku, from the catalog
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def count(self, thresholds_for: ThresholdsFor, weights: bool) -> Counted:
+        """Read, count and hand back; blocking (the rebuild runs it in a thread)."""
+        clock = time.perf_counter()
+        spark = start_session(self.choice)
+        try:
+            self.timings["spark_start_s"] = time.perf_counter() - clock
+            return self._count(spark, thresholds_for, weights)
+        finally:
+            spark.stop()
+
+    def _count(self, spark: SparkSession, thresholds_for: ThresholdsFor, weights: bool) -> Counted:
+        from pyspark import StorageLevel
+
+        clock = time.perf_counter()
+        orders, lines = self._orders(spark), self._baskets(spark)
+        lines = lines.persist(StorageLevel.MEMORY_AND_DISK)
+        n_orders, n_baskets = orders.count(), lines.select("basket").distinct().count()
+        product_ids, item_count = _columns(lines.groupBy("item").count(), "item", "count")
+        self.timings["read_s"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        thresholds = thresholds_for(max(n_baskets, 1))
+        counter = _Counter(spark, lines, product_ids, thresholds.min_count)
+        itemsets = counter.itemsets(n_baskets, item_count, thresholds.max_antecedent + 1)
+        top = weighted_items(item_count, MAX_ITEMS) if weights else None
+        gram = None if top is None else CoCounts(top, counter.co_counts(top, item_count))
+        lines.unpersist()
+        self.timings["count_s"] = time.perf_counter() - clock
+        return Counted(
+            orders=n_orders,
+            skus=self._skus(product_ids),
+            thresholds=thresholds,
+            itemsets=itemsets,
+            co_counts=gram,
+            timings=self.timings,
+        )
+
+    def _orders(self, spark: SparkSession) -> DataFrame:
+        """(id, customer_id) of the orders placed in the window."""
+        from pyspark.sql import functions as sf
+
+        if self.choice.parquet_dir is None:
+            where = self._where()
+            query = f"SELECT o.id, o.customer_id FROM orders o{where}"
+            return self._jdbc(spark, query)
+        orders = spark.read.parquet(str(self.choice.parquet_dir / "orders.parquet"))
+        if self.since is not None:
+            orders = orders.where(sf.col("ordered_at") >= sf.lit(self.since))
+        return orders.select("id", "customer_id")
+
+    def _baskets(self, spark: SparkSession) -> DataFrame:
+        """(basket, item) once per basket holding the item; item is the product id."""
+        from pyspark.sql import functions as sf
+
+        if self.choice.parquet_dir is None:
+            key = "ol.order_id" if self.scope == "order" else "COALESCE(o.customer_id, -o.id)"
+            query = (
+                f"SELECT {key} AS basket, ol.product_id AS item FROM order_lines ol "
+                f"JOIN orders o ON o.id = ol.order_id{self._where()}"
+            )
+            return self._jdbc(spark, query).distinct()
+        lines = spark.read.parquet(str(self.choice.parquet_dir / "order_lines.parquet"))
+        orders = self._orders(spark)
+        joined = lines.join(orders, lines["order_id"] == orders["id"])
+        # Orders without a customer stand alone in customer scope, as in the database.
+        basket = (
+            sf.col("order_id")
+            if self.scope == "order"
+            else sf.coalesce(sf.col("customer_id"), -sf.col("order_id"))
+        )
+        return joined.select(basket.alias("basket"), sf.col("product_id").alias("item")).distinct()
+
+    def _where(self) -> str:
+        if self.since is None:
+            return ""
+        # A literal, not a parameter: Spark's JDBC source takes a query text only.
+        return f" WHERE o.ordered_at >= TIMESTAMPTZ '{self.since.astimezone(UTC).isoformat()}'"
+
+    def _jdbc(self, spark: SparkSession, query: str) -> DataFrame:
+        if not self.choice.jdbc_jar.is_file():
+            raise SparkUnavailable(
+                f"the Postgres JDBC driver is not at {self.choice.jdbc_jar} (Debian: apt-get "
+                "install libpostgresql-jdbc-java), or read a Parquet export (--orders-parquet)"
+            )
+        if not self.database.drivername.startswith("postgresql"):
+            raise SparkUnavailable(
+                "the spark engine reads Postgres over JDBC; with another database, export the "
+                "orders (cartlift export orders --format parquet) and pass --orders-parquet"
+            )
+        return (
+            spark.read.format("jdbc")
+            .option("url", jdbc_url(self.database))
+            .option("driver", "org.postgresql.Driver")
+            .option("user", self.database.username or "")
+            .option("password", self.database.password or "")
+            .option("query", query)
+            .option("fetchsize", "100000")
+            .load()
+        )
+
+    def _skus(self, product_ids: Int64s) -> list[str]:
+        missing = [pid for pid in product_ids.tolist() if pid not in self.sku_of]
+        if missing:
+            raise ValueError(f"order lines name products the catalog lacks: ids {missing[:5]}")
+        return [self.sku_of[pid] for pid in product_ids.tolist()]
+
+
+def jdbc_url(database: URL) -> str:
+    """jdbc:postgresql://host:port/name of a SQLAlchemy URL (credentials go separately)."""
+    return f"jdbc:postgresql://{database.host or '127.0.0.1'}:{database.port or 5432}/" + (
+        database.database or "postgres"
+    )
+
+
+def start_session(choice: EngineChoice) -> SparkSession:
+    """A Spark session on `choice.spark_master` with the Postgres driver on its class path."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as error:
+        raise SparkUnavailable(
+            f"the spark engine needs the 'spark' extra (uv sync --extra spark): {error}"
+        ) from None
+    builder = (
+        SparkSession.builder.appName(APP_NAME)
+        .master(choice.spark_master)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", str(_shuffle_partitions(choice.spark_master)))
+    )
+    if choice.jdbc_jar.is_file():
+        builder = builder.config("spark.jars", str(choice.jdbc_jar))
+    try:
+        spark = builder.getOrCreate()
+    except Exception as error:  # the JVM did not start: no java, a bad master URL
+        raise SparkUnavailable(f"Spark did not start on {choice.spark_master}: {error}") from None
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def _shuffle_partitions(master: str) -> int:
+    return LOCAL_SHUFFLE_PARTITIONS if master.startswith("local") else 200
+
+
+class _Counter:
+    """Pair and triple counts of the (basket, item) lines, by DataFrame joins and groups."""
+
+    def __init__(self, spark: SparkSession, lines: DataFrame, ids: Int64s, min_count: int) -> None:
+        self._spark, self._lines, self._ids, self._min = spark, lines, ids, min_count
+
+    def itemsets(self, n_baskets: int, item_count: Int64s, max_size: int) -> ItemsetCounts:
+        from pyspark import StorageLevel
+        from pyspark.sql import functions as sf
+
+        # Apriori, as in process: only frequent items pair, a triple needs its pairs frequent.
+        frequent = self._restricted(self._ids[item_count >= self._min])
+        occurrences = _pairs_in_baskets(frequent)
+        if max_size >= 3:
+            occurrences = occurrences.persist(StorageLevel.MEMORY_AND_DISK)
+        counted = occurrences.groupBy("x", "y").count().where(sf.col("count") >= self._min)
+        x, y, pair_count = _columns(counted, "x", "y", "count")
+        pairs = self._codes(x, y)
+        triples, triple_count = np.empty((0, 3), dtype=np.int32), np.empty(0, dtype=np.int64)
+        if max_size >= 3 and len(pairs):
+            triples, triple_count = self._triples(occurrences, x, y)
+        occurrences.unpersist()
+        order = np.lexsort((pairs[:, 1], pairs[:, 0]))
+        return ItemsetCounts(
+            n_baskets, item_count, pairs[order], pair_count[order], triples, triple_count
+        )
+
+    def _triples(
+        self, occurrences: DataFrame, x: Int64s, y: Int64s
+    ) -> tuple[NDArray[np.int32], Int64s]:
+        from pyspark.sql import functions as sf
+
+        frequent = self._broadcast_pairs(x, y)
+        held = occurrences.join(sf.broadcast(frequent), ["x", "y"])
+        # Two frequent pairs (x, y) and (x, z) of one basket extend to (x, y, z) when (y, z)
+        # is frequent too; nothing else can reach min_count.
+        left, right = held.alias("l"), held.alias("r")
+        extended = left.join(
+            right, (sf.col("l.basket") == sf.col("r.basket")) & (sf.col("l.x") == sf.col("r.x"))
+        ).where(sf.col("l.y") < sf.col("r.y"))
+        closing = frequent.withColumnRenamed("x", "y2").withColumnRenamed("y", "z2")
+        triples = extended.select(
+            sf.col("l.x").alias("x"), sf.col("l.y").alias("y"), sf.col("r.y").alias("z")
+        ).join(sf.broadcast(closing), (sf.col("y") == sf.col("y2")) & (sf.col("z") == sf.col("z2")))
+        counted = triples.groupBy("x", "y", "z").count().where(sf.col("count") >= self._min)
+        a, b, c, count = _columns(counted, "x", "y", "z", "count")
+        codes = self._codes(a, b, c)
+        order = np.lexsort((codes[:, 2], codes[:, 1], codes[:, 0]))
+        return codes[order], count[order]
+
+    def co_counts(self, top: NDArray[np.intp], item_count: Int64s) -> NDArray[np.float64]:
+        """X'X over the item codes `top`: every pair among them counted, however rare."""
+        counted = _pairs_in_baskets(self._restricted(self._ids[top])).groupBy("x", "y").count()
+        x, y, count = _columns(counted, "x", "y", "count")
+        position = np.searchsorted(top, self._codes(x, y))
+        gram = np.zeros((len(top), len(top)), dtype=np.float64)
+        gram[position[:, 0], position[:, 1]] = count
+        gram[position[:, 1], position[:, 0]] = count
+        gram[np.diag_indices_from(gram)] = item_count[top]
+        return gram
+
+    def _restricted(self, product_ids: Int64s) -> DataFrame:
+        """The lines of these items only (a broadcast join: the item list is small)."""
+        from pyspark.sql import functions as sf
+        from pyspark.sql.types import LongType, StructField, StructType
+
+        schema = StructType([StructField("item", LongType(), False)])
+        items = self._spark.createDataFrame([(int(i),) for i in product_ids], schema)
+        return self._lines.join(sf.broadcast(items), "item")
+
+    def _broadcast_pairs(self, x: Int64s, y: Int64s) -> DataFrame:
+        from pyspark.sql.types import LongType, StructField, StructType
+
+        schema = StructType(
+            [StructField("x", LongType(), False), StructField("y", LongType(), False)]
+        )
+        rows = list(zip(x.tolist(), y.tolist(), strict=True))
+        return self._spark.createDataFrame(rows, schema)
+
+    def _codes(self, *columns: Int64s) -> NDArray[np.int32]:
+        """Product ids to item codes (their rank among the products bought), row-wise."""
+        stacked = np.stack([np.searchsorted(self._ids, c) for c in columns], axis=1)
+        return stacked.astype(np.int32).reshape(-1, len(columns))
+
+
+def _pairs_in_baskets(lines: DataFrame) -> DataFrame:
+    """(basket, x, y) for every two items x < y held by one basket."""
+    from pyspark.sql import functions as sf
+
+    left, right = lines.alias("l"), lines.alias("r")
+    return (
+        left.join(right, sf.col("l.basket") == sf.col("r.basket"))
+        .where(sf.col("l.item") < sf.col("r.item"))
+        .select(
+            sf.col("l.basket").alias("basket"),
+            sf.col("l.item").alias("x"),
+            sf.col("r.item").alias("y"),
+        )
+    )
+
+
+def _columns(frame: DataFrame, *names: str) -> list[Int64s]:
+    """The named integer columns of a small result, through Arrow, sorted by the first."""
+    table: Any = frame.select(*names).toArrow()
+    columns = [np.asarray(table.column(name).to_numpy(), dtype=np.int64) for name in names]
+    order = np.argsort(columns[0], kind="stable")
+    return [column[order] for column in columns]

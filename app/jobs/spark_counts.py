@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 Int64s = NDArray[np.int64]
 APP_NAME = "cartlift-rebuild"
 # Local mode runs everything in one JVM: a few shuffle partitions per core, not Spark's 200.
-LOCAL_SHUFFLE_PARTITIONS = 8
+LOCAL_SHUFFLE_PARTITIONS = 4
 
 
 class SparkUnavailable(RuntimeError):
@@ -71,10 +71,12 @@ class SparkJob:
         thresholds = thresholds_for(max(n_baskets, 1))
         counter = _Counter(spark, lines, product_ids, thresholds.min_count)
         itemsets = counter.itemsets(n_baskets, item_count, thresholds.max_antecedent + 1)
+        self.timings["count_s"] = time.perf_counter() - clock
+        clock = time.perf_counter()
         top = weighted_items(item_count, MAX_ITEMS) if weights else None
         gram = None if top is None else CoCounts(top, counter.co_counts(top, item_count))
         lines.unpersist()
-        self.timings["count_s"] = time.perf_counter() - clock
+        self.timings["co_count_s"] = time.perf_counter() - clock
         return Counted(
             orders=n_orders,
             skus=self._skus(product_ids),
@@ -191,8 +193,17 @@ def _shuffle_partitions(master: str) -> int:
     return LOCAL_SHUFFLE_PARTITIONS if master.startswith("local") else 200
 
 
+# Every two items x < y of a sorted array column, as structs (x, y). Spark's higher-order
+# functions run inside the JVM: pairs are made where the basket is, with no self-join
+# shuffle and no Python in the loop.
+PAIRS_OF = (
+    "flatten(transform(sequence(1, size({a}) - 1), i -> transform("
+    "slice({a}, i + 1, size({a}) - i), y -> named_struct('x', {a}[i - 1], 'y', y))))"
+)
+
+
 class _Counter:
-    """Pair and triple counts of the (basket, item) lines, by DataFrame joins and groups."""
+    """Pair and triple counts of the (basket, item) lines, by DataFrame groups and joins."""
 
     def __init__(self, spark: SparkSession, lines: DataFrame, ids: Int64s, min_count: int) -> None:
         self._spark, self._lines, self._ids, self._min = spark, lines, ids, min_count
@@ -202,17 +213,16 @@ class _Counter:
         from pyspark.sql import functions as sf
 
         # Apriori, as in process: only frequent items pair, a triple needs its pairs frequent.
-        frequent = self._restricted(self._ids[item_count >= self._min])
-        occurrences = _pairs_in_baskets(frequent)
-        if max_size >= 3:
-            occurrences = occurrences.persist(StorageLevel.MEMORY_AND_DISK)
+        baskets = _baskets(self._restricted(self._ids[item_count >= self._min]), "item")
+        baskets = baskets.persist(StorageLevel.MEMORY_AND_DISK)
+        occurrences = _pairs(baskets, "items", "basket")
         counted = occurrences.groupBy("x", "y").count().where(sf.col("count") >= self._min)
         x, y, pair_count = _columns(counted, "x", "y", "count")
         pairs = self._codes(x, y)
         triples, triple_count = np.empty((0, 3), dtype=np.int32), np.empty(0, dtype=np.int64)
         if max_size >= 3 and len(pairs):
             triples, triple_count = self._triples(occurrences, x, y)
-        occurrences.unpersist()
+        baskets.unpersist()
         order = np.lexsort((pairs[:, 1], pairs[:, 0]))
         return ItemsetCounts(
             n_baskets, item_count, pairs[order], pair_count[order], triples, triple_count
@@ -223,18 +233,17 @@ class _Counter:
     ) -> tuple[NDArray[np.int32], Int64s]:
         from pyspark.sql import functions as sf
 
-        frequent = self._broadcast_pairs(x, y)
+        frequent = self._pair_frame(x, y)
         held = occurrences.join(sf.broadcast(frequent), ["x", "y"])
         # Two frequent pairs (x, y) and (x, z) of one basket extend to (x, y, z) when (y, z)
         # is frequent too; nothing else can reach min_count.
-        left, right = held.alias("l"), held.alias("r")
-        extended = left.join(
-            right, (sf.col("l.basket") == sf.col("r.basket")) & (sf.col("l.x") == sf.col("r.x"))
-        ).where(sf.col("l.y") < sf.col("r.y"))
-        closing = frequent.withColumnRenamed("x", "y2").withColumnRenamed("y", "z2")
-        triples = extended.select(
-            sf.col("l.x").alias("x"), sf.col("l.y").alias("y"), sf.col("r.y").alias("z")
-        ).join(sf.broadcast(closing), (sf.col("y") == sf.col("y2")) & (sf.col("z") == sf.col("z2")))
+        partners = held.groupBy("basket", "x").agg(sf.array_sort(sf.collect_list("y")).alias("ys"))
+        partners = partners.where(sf.size("ys") >= 2).withColumnRenamed("x", "first")
+        extended = _pairs(partners, "ys", "first").select(
+            sf.col("first").alias("x"), sf.col("x").alias("y"), sf.col("y").alias("z")
+        )
+        closing = frequent.withColumnRenamed("y", "z").withColumnRenamed("x", "y")
+        triples = extended.join(sf.broadcast(closing), ["y", "z"])
         counted = triples.groupBy("x", "y", "z").count().where(sf.col("count") >= self._min)
         a, b, c, count = _columns(counted, "x", "y", "z", "count")
         codes = self._codes(a, b, c)
@@ -243,7 +252,8 @@ class _Counter:
 
     def co_counts(self, top: NDArray[np.intp], item_count: Int64s) -> NDArray[np.float64]:
         """X'X over the item codes `top`: every pair among them counted, however rare."""
-        counted = _pairs_in_baskets(self._restricted(self._ids[top])).groupBy("x", "y").count()
+        baskets = _baskets(self._restricted(self._ids[top]), "item")
+        counted = _pairs(baskets, "items", "basket").groupBy("x", "y").count()
         x, y, count = _columns(counted, "x", "y", "count")
         position = np.searchsorted(top, self._codes(x, y))
         gram = np.zeros((len(top), len(top)), dtype=np.float64)
@@ -261,7 +271,7 @@ class _Counter:
         items = self._spark.createDataFrame([(int(i),) for i in product_ids], schema)
         return self._lines.join(sf.broadcast(items), "item")
 
-    def _broadcast_pairs(self, x: Int64s, y: Int64s) -> DataFrame:
+    def _pair_frame(self, x: Int64s, y: Int64s) -> DataFrame:
         from pyspark.sql.types import LongType, StructField, StructType
 
         schema = StructType(
@@ -276,20 +286,20 @@ class _Counter:
         return stacked.astype(np.int32).reshape(-1, len(columns))
 
 
-def _pairs_in_baskets(lines: DataFrame) -> DataFrame:
-    """(basket, x, y) for every two items x < y held by one basket."""
+def _baskets(lines: DataFrame, item: str) -> DataFrame:
+    """(basket, items): each basket of two items or more, its items ascending."""
     from pyspark.sql import functions as sf
 
-    left, right = lines.alias("l"), lines.alias("r")
-    return (
-        left.join(right, sf.col("l.basket") == sf.col("r.basket"))
-        .where(sf.col("l.item") < sf.col("r.item"))
-        .select(
-            sf.col("l.basket").alias("basket"),
-            sf.col("l.item").alias("x"),
-            sf.col("r.item").alias("y"),
-        )
-    )
+    grouped = lines.groupBy("basket").agg(sf.array_sort(sf.collect_list(item)).alias("items"))
+    return grouped.where(sf.size("items") >= 2)
+
+
+def _pairs(frame: DataFrame, array: str, key: str) -> DataFrame:
+    """(key, x, y) for every two elements x < y of the sorted, distinct `array` column."""
+    from pyspark.sql import functions as sf
+
+    exploded = frame.select(key, sf.explode(sf.expr(PAIRS_OF.format(a=array))).alias("p"))
+    return exploded.select(key, sf.col("p.x").alias("x"), sf.col("p.y").alias("y"))
 
 
 def _columns(frame: DataFrame, *names: str) -> list[Int64s]:

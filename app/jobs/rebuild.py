@@ -125,6 +125,7 @@ async def rebuild(
     except DatabaseUnreachable as error:
         result = RebuildResult(ExitCode.FAILED, str(error))
     result.timings["total_s"] = round(time.perf_counter() - clock, 3)
+    result.engine = options.engine
     return result
 
 

@@ -211,8 +211,8 @@ def rollback(
 
 
 def builds(limit: Annotated[int, typer.Option(min=1, help="How many runs")] = 10) -> None:
-    """Recent rebuild runs, newest first."""
-    from rich.table import Table
+    """Recent rebuild runs, newest first, with the engine that counted each."""
+    from rich.table import Column, Table
     from sqlalchemy import select
 
     from app.db.models import RuleBuild
@@ -226,8 +226,10 @@ def builds(limit: Annotated[int, typer.Option(min=1, help="How many runs")] = 10
             )
             return list(result.all())  # type: ignore[arg-type]
 
+    # The status stays whole however narrow the terminal: scripts and people look for it.
+    status = Column("status", min_width=len("abandoned"))
     table = Table(
-        "id", "started", "status", "engine", "version", "orders", "rules", "seconds", "error"
+        "id", "started", status, "engine", "version", "orders", "rules", "seconds", "error"
     )
     for row in run_with_store(settings, recent):
         seconds = (row.finished_at - row.started_at).total_seconds() if row.finished_at else None

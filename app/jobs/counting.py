@@ -3,13 +3,13 @@
 An engine reads the order lines of the run's window, groups them into baskets by scope
 and hands back what the miner needs: the itemset counts at the run's thresholds and the
 co-counts of the most bought items for their weights. The default engine does it here,
-in process with numpy; the Spark engine (app.jobs.spark_counts) in Spark. Both number
-items the same way (by product id), so the rules that follow are the same, tie for tie.
+in process with numpy; the Spark engine (app.jobs.spark_counts) in Spark; app.jobs.engines
+picks one. Both number items the same way (by product id), so the rules that follow are
+the same, tie for tie.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,24 +68,6 @@ class Counted:
     co_counts: CoCounts | None  # None when item weights are off
     history: History | None = None  # the orders read, handed to the sections (None: re-read)
     timings: dict[str, float] = field(default_factory=dict)
-
-
-async def count_orders(
-    engine: AsyncEngine,
-    choice: EngineChoice,
-    scope: str,
-    since: datetime | None,
-    thresholds_for: ThresholdsFor,
-    weights: bool,
-    sku_of: dict[int, str],
-) -> Counted:
-    """The counts of the orders placed since `since` by the chosen engine."""
-    if choice.name == "spark":
-        from app.jobs import spark_counts  # pyspark is an optional extra
-
-        job = spark_counts.SparkJob(choice, engine.url, scope, since, sku_of)
-        return await asyncio.to_thread(job.count, thresholds_for, weights)
-    return await count_in_process(engine, scope, since, thresholds_for, weights)
 
 
 async def count_in_process(

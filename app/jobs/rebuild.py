@@ -13,7 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.jobs import audit
-from app.jobs.counting import JDBC_JAR, SPARK_MASTER, Counted, EngineChoice, count_orders
+from app.jobs.counting import JDBC_JAR, SPARK_MASTER, Counted, EngineChoice
+from app.jobs.engines import count_orders
 from app.jobs.entries import Entries, VersionEntries, build_entries
 from app.jobs.lock import LockHeld, rebuild_lock
 from app.jobs.outcome import ExitCode as ExitCode
@@ -154,7 +155,7 @@ async def _locked_rebuild(run: _Run) -> RebuildResult:
 
 async def _mine_and_publish(run: _Run) -> None:
     options, result = run.options, run.result
-    run.reporter.phase(f"reading and counting orders ({options.engine})")
+    run.reporter.phase("reading orders")
     since = datetime.now(UTC) - options.since if options.since else None
     catalog, counted = await with_retry(run.retry, "reading", lambda: _count(run, since))
     result.timings.update({name: round(took, 3) for name, took in counted.timings.items()})

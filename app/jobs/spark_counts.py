@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 Int64s = NDArray[np.int64]
 APP_NAME = "cartlift-rebuild"
+LOG_CONFIG = Path(__file__).with_name("spark_log4j2.properties")
 # Local mode runs everything in one JVM: a few shuffle partitions per core, not Spark's 200.
 LOCAL_SHUFFLE_PARTITIONS = 4
 
@@ -178,6 +180,7 @@ def start_session(choice: EngineChoice) -> SparkSession:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(_shuffle_partitions(choice.spark_master)))
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{LOG_CONFIG}")
     )
     if choice.jdbc_jar.is_file():
         builder = builder.config("spark.jars", str(choice.jdbc_jar))

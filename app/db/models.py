@@ -18,6 +18,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -121,6 +122,9 @@ class UpgradeOutcome(Base):
     """An accepted or declined upgrade offer, kept for later analysis."""
 
     __tablename__ = "upgrade_outcomes"
+    # A batch the drainer committed but could not acknowledge comes back: the same record
+    # (customer, offer, outcome, the API's microsecond) is stored once.
+    __table_args__ = (UniqueConstraint("customer_external_id", "offer_id", "outcome", "at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     customer_external_id: Mapped[str] = mapped_column(String(128))

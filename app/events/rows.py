@@ -83,6 +83,6 @@ def outcome_record(customer_id: str, offer_id: str, outcome: str, at: datetime) 
 
 
 def _outcome(record: Record) -> tuple[object, ...]:
-    # No unique key: an outcome whose batch was committed but not acknowledged (a drainer
-    # killed in between) is stored twice, where events and exposures are stored once.
+    # Its unique key is the whole record: a batch committed but not acknowledged (a drainer
+    # killed in between) comes back and stores nothing new.
     return (record["customer_id"], record["offer_id"], record["outcome"], moment(record["at"]))

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import insert, select, text
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -41,9 +42,10 @@ async def write_rows(engine: AsyncEngine, rows: Rows) -> None:
             await _copy(conn, rows)
         else:
             await _insert(conn, rows)
-        if rows.outcomes:  # a handful a minute: plain inserts on both databases
+        if rows.outcomes:  # a handful a minute: inserts, each record once (its unique key)
             outcomes = [dict(zip(OUTCOME_COLUMNS, row, strict=True)) for row in rows.outcomes]
-            await conn.execute(insert(UpgradeOutcome), outcomes)
+            dialect = postgres_insert if engine.dialect.name == "postgresql" else sqlite_insert
+            await conn.execute(dialect(UpgradeOutcome).on_conflict_do_nothing(), outcomes)
 
 
 async def _copy(conn: AsyncConnection, rows: Rows) -> None:

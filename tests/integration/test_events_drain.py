@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db.models import Event, EventLine, Exposure
+from app.db.models import Event, EventLine, Exposure, UpgradeOutcome
 from app.events.drain import drain_once
-from app.events.rows import rows_of
+from app.events.rows import outcome_record, rows_of
 from app.events.stream import STREAM_KEY, EventLog, FileEventLog, RedisEventLog
 from app.events.writer import write_rows
 from app.store.redis_store import job_client
@@ -82,12 +83,19 @@ async def test_a_batch_committed_but_not_acknowledged_is_not_doubled(
 ) -> None:
     await event_log.append([purchase(f"o{n}", ("a", 1, 2.5)) for n in range(50)])
     await event_log.append([exposure(f"r{n}") for n in range(30)])
+    at = datetime(2026, 12, 5, 8, 0, 0, 123456, UTC)
+    await event_log.append([outcome_record("c-1", "basic->plus", "declined", at)])
     # The drainer's crash window: rows committed, the log not yet told.
     await write_rows(engine, rows_of(await event_log.read(10)))
-    assert await counts(engine) == (50, 50, 30)
+    assert (await counts(engine), await outcomes(engine)) == ((50, 50, 30), 1)
     await drain_once(event_log, engine)
-    assert await counts(engine) == (50, 50, 30)
+    assert (await counts(engine), await outcomes(engine)) == ((50, 50, 30), 1)
     assert await event_log.backlog() == 0
+
+
+async def outcomes(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return (await conn.execute(select(func.count(UpgradeOutcome.id)))).scalar_one()
 
 
 async def test_nothing_is_drained_from_an_empty_log(engine: AsyncEngine, tmp_path: Path) -> None:

@@ -109,7 +109,7 @@ async def test_spark_publishes_the_default_rules_on_retail(
 
 
 @pytest.mark.slow
-async def test_spark_reads_a_parquet_export_within_a_window(
+async def test_spark_reads_a_window_from_parquet_and_from_postgres(
     pg_engine: AsyncEngine, env: dict[str, str], tmp_path: Path
 ) -> None:
     orders = await load_public_orders(pg_engine, "groceries", DATA_DIR, recent=True)
@@ -125,6 +125,8 @@ async def test_spark_reads_a_parquet_export_within_a_window(
     )  # fmt: skip
     assert first["orders"] == second["orders"] == orders - orders // 2
     assert spark == default and first["rules"] > 0
+    jdbc, third = await rebuilt_export(env, tmp_path / "jdbc.csv", *window, "--engine", "spark")
+    assert third["orders"] == first["orders"] and jdbc == default
 
 
 async def test_an_unknown_engine_is_refused_before_reading(env: dict[str, str]) -> None:

@@ -78,6 +78,9 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
             foreign.propagate = True
     structlog.configure(
         processors=[
+            # The level is the root logger's, read at each call: loggers cached on first use
+            # keep following it when the level is configured again (one process, many apps).
+            structlog.stdlib.filter_by_level,
             structlog.contextvars.merge_contextvars,
             structlog.stdlib.add_log_level,
             structlog.stdlib.add_logger_name,
@@ -85,7 +88,7 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
             structlog.processors.format_exc_info,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )

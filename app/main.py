@@ -26,6 +26,7 @@ from app.published import keys
 from app.serving.cooldowns import Cooldowns
 from app.serving.guard import CircuitBreaker, StoreGuard
 from app.serving.reader import FIRST_LOOK_SECONDS, RuleReader
+from app.serving.signing_secret import SigningSecret
 from app.settings import Settings, get_settings
 from app.store.factory import store_for_requests
 
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.resources = resources
         await resources.reader.refresh(deadline=FIRST_LOOK_SECONDS)
         await resources.cooldowns.sync()
+        await resources.signing_secret.load()
         interval = settings.version_poll_seconds
         pollers = [
             asyncio.create_task(resources.reader.poll_forever(interval)),
@@ -111,9 +113,10 @@ def _open_resources(settings: Settings, security: Security) -> Resources:
         cooldown_seconds=settings.upgrade_cooldown_days * 86_400,
         # Three polls missed in a row: a decline elsewhere may be unknown here.
         stale_after=3 * settings.version_poll_seconds,
+        held_max=settings.declines_held_max,
     )
     event_log = open_event_log(
-        settings.redis_url, settings.events_journal_dir, settings.store_pool_size
+        settings.reveal_redis_url(), settings.events_journal_dir, settings.store_pool_size
     )
     return Resources(
         settings=settings,
@@ -123,6 +126,7 @@ def _open_resources(settings: Settings, security: Security) -> Resources:
         exposures=ExposureRecorder(event_log, settings.exposure_flush_ms),
         holdout=Holdout(settings.holdout_percent, settings.holdout_salt, settings.holdout_arm),
         security=security,
+        signing_secret=SigningSecret(store, guard),
     )
 
 
@@ -134,9 +138,11 @@ async def _drain_in_process(event_log: EventLog, settings: Settings) -> None:
     from app.db.engine import make_engine
     from app.events.drain import drain_forever
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.reveal_database_url())
     try:
-        await drain_forever(event_log, engine, settings.events_drain_interval_seconds)
+        await drain_forever(
+            event_log, engine, settings.events_drain_interval_seconds, settings.attribution_hours
+        )
     finally:
         await engine.dispose()
 
@@ -151,6 +157,6 @@ def _version(resources: Resources) -> int | None:
 
 
 def _store_kind(settings: Settings) -> str:
-    if settings.redis_url:
+    if settings.reveal_redis_url():
         return "redis-cluster" if settings.redis_cluster else "redis"
     return f"file:{settings.snapshot_dir}"

@@ -51,6 +51,14 @@ UPGRADE_ANSWERS = Counter(
 UPGRADE_OUTCOMES = Counter(
     "cartlift_upgrade_outcomes_total", "Upgrade offers accepted or declined", ["outcome"]
 )
+DECLINES_HELD = Gauge(
+    "cartlift_declines_held", "Declined upgrade offers held in process (in their cooldown)",
+    multiprocess_mode="livemax",
+)  # fmt: skip
+DECLINES_EVICTED = Counter(
+    "cartlift_declines_evicted_total",
+    "Declines dropped from a process's memory before their cooldown ended (held cap reached)",
+)
 
 EVENTS = Counter("cartlift_events_total", "Events accepted by POST /events", ["type"])
 EXPOSURES = Counter(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from prometheus_client.metrics import MetricWrapperBase
+from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 
 from app import metrics
@@ -45,6 +46,8 @@ def _default(field: FieldInfo) -> str:
     value = field.get_default(call_default_factory=True)
     if value is None or value == []:
         return "unset"
+    if isinstance(value, SecretStr):  # a default is no secret: it is in the code
+        value = value.get_secret_value()
     if isinstance(value, bool):
         value = str(value).lower()
     return f"`{value}`"

@@ -23,16 +23,17 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CARTLIFT_", env_file=".env", extra="ignore")
 
-    # Never in a repr (they may carry a password); logs and errors redact them too.
-    database_url: str = Field(
-        repr=False,
-        default=f"sqlite+aiosqlite:///{DEFAULT_VAR_DIR}/cartlift.db",
-        description="SQLAlchemy async URL: postgresql+asyncpg://... or sqlite+aiosqlite:///...",
+    # Secrets (they may carry a password and name hosts): `**********` in a repr, a dump or
+    # a message; only reveal_database_url() / reveal_redis_url() hand out the value itself.
+    database_url: SecretStr = Field(
+        default=SecretStr(f"sqlite+aiosqlite:///{DEFAULT_VAR_DIR}/cartlift.db"),
+        description="SQLAlchemy async URL: postgresql+asyncpg://... or sqlite+aiosqlite:///... "
+        "(a secret: never printed).",
     )
-    redis_url: str | None = Field(
-        repr=False,
+    redis_url: SecretStr | None = Field(
         default=None,
-        description="Redis URL for the rule store; unset = file snapshots.",
+        description="Redis URL for the rule store; unset = file snapshots (a secret: never "
+        "printed).",
     )
     redis_cluster: bool = Field(
         default=False,
@@ -142,6 +143,11 @@ class Settings(BaseSettings):
         le=3650,
         description="Days a declined plan is not offered to that customer again (0: no pause).",
     )
+    declines_held_max: int = Field(
+        default=100_000, ge=100, le=100_000_000,
+        description="Most declines each API process holds (~300 bytes each); past it the oldest "
+        "are dropped and counted in cartlift_declines_evicted_total.",
+    )  # fmt: skip
 
     holdout_percent: float = Field(
         default=0, ge=0, le=50,
@@ -175,8 +181,9 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _supported_database(cls, value: str) -> str:
-        if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+    def _supported_database(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value()
+        if not url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
             raise ValueError(
                 "CARTLIFT_DATABASE_URL must start with postgresql+asyncpg:// or sqlite+aiosqlite://"
             )
@@ -225,7 +232,16 @@ class Settings(BaseSettings):
 
     @property
     def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
+        return self.reveal_database_url().startswith("sqlite")
+
+    def reveal_database_url(self) -> str:
+        """The database URL itself: for the engine and migrations, never to print."""
+        return self.database_url.get_secret_value()
+
+    def reveal_redis_url(self) -> str | None:
+        """The Redis URL itself (None when unset or empty): for clients, never to print."""
+        url = self.redis_url.get_secret_value() if self.redis_url is not None else ""
+        return url or None
 
 
 class InvalidSettings(ValueError):

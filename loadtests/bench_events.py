@@ -3,10 +3,9 @@
 Goal: >= 20,000 events/s per process in batches of 100, and a drain that keeps up with
 that rate. Both servers run one uvicorn worker on loopback; the event log is a dedicated
 Redis db (flushed before and after) and the drain writes to a throwaway Postgres database.
-Also replays simulated experiments: the planted uplift must fall inside the 95 % interval
-in >= 93 of 100 seeded repetitions. Needs wrk, Postgres and Redis.
+Needs wrk, Postgres and Redis. (The experiment's repetition test is bench_experiment.py.)
 
-    uv run python loadtests/bench_events.py [--duration 10] [--connections 16] [--seeds 100]
+    uv run python loadtests/bench_events.py [--duration 10] [--connections 16]
 """
 
 from __future__ import annotations
@@ -22,21 +21,20 @@ import time
 from pathlib import Path
 
 from bench_api import (
+    BENCH_KEY,
     CARTLIFT,
     PG_SERVER,
     REDIS_URL,
     ROOT,
     _env,
     _flushed,
+    _measured,
     _server,
     _throwaway_database,
     _wrk,
 )
 from redis import Redis
 
-from app.events.attribution import Purchase, Shown, attribute
-from app.events.report import experiment_report
-from app.events.simulate import Planted, simulate
 from app.events.stream import STREAM_KEY
 
 PER_BATCH = 100
@@ -44,11 +42,12 @@ PER_BATCH = 100
 
 def main() -> None:
     args = _arguments()
-    _coverage(args.seeds)
     with tempfile.TemporaryDirectory(prefix="cartlift-bench-") as tmp:
         bodies = _bodies(Path(tmp) / "events.jsonl")
         with _throwaway_database(args.pg) as database_url, _flushed(args.redis_url):
-            env = _env(database_url, args.redis_url)
+            # The events scope: a bare key may only recommend. No rules are built here, so
+            # the server is up at /healthz (/readyz waits for a rule version).
+            env = {**_env(database_url, args.redis_url), "CARTLIFT_API_KEYS": f"events:{BENCH_KEY}"}
             subprocess.run([CARTLIFT, "migrate"], env=env, cwd=ROOT, check=True,
                            capture_output=True)  # fmt: skip
             _ingest(args, env, bodies)
@@ -61,7 +60,6 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--port", type=int, default=8110, help="bare app; cartlift uses +1")
-    parser.add_argument("--seeds", type=int, default=100, help="simulated experiments")
     parser.add_argument("--pg", default=PG_SERVER, help="Postgres server (maintenance db URL)")
     parser.add_argument("--redis-url", default=REDIS_URL, help="a Redis db used only by this")
     return parser.parse_args()
@@ -87,22 +85,30 @@ def _ingest(args: argparse.Namespace, env: dict[str, str], bodies: Path) -> None
                 "--port", str(args.port)]  # fmt: skip
     app_port = args.port + 1
     app_cmd = [CARTLIFT, "serve", "--port", str(app_port), "--workers", "1"]
-    with _server(bare_cmd, args.port, env, "/healthz"), _server(app_cmd, app_port, env, "/readyz"):
-        targets = {"bare": f"http://127.0.0.1:{args.port}/events",
-                   "events": f"http://127.0.0.1:{app_port}/events"}  # fmt: skip
+    with (
+        _server(bare_cmd, args.port, env, "/healthz") as bare,
+        _server(app_cmd, app_port, env, "/healthz") as cartlift,
+    ):
+        targets = {"bare": (f"http://127.0.0.1:{args.port}/events", bare),
+                   "events": (f"http://127.0.0.1:{app_port}/events", cartlift)}  # fmt: skip
         results = {}
-        for name, url in targets.items():
+        for name, (url, pid) in targets.items():
             _wrk(url, bodies, 2, args)  # warm-up
-            results[name] = _wrk(url, bodies, args.duration, args)
+            results[name] = _measured(url, bodies, pid, args)
     print(f"bench_events loadavg={os.getloadavg()[0]:.2f} cpus={os.cpu_count()}", flush=True)
     for name, result in results.items():
         fields = " ".join(f"{key}={value:g}" for key, value in result.items())
         print(f"bench_events target={name} events_per_s={result['rps'] * PER_BATCH:.0f} {fields}")
     rate = results["events"]["rps"] * PER_BATCH
     ratio = results["events"]["rps"] / results["bare"]["rps"]
-    verdict = "ok" if rate >= 20_000 else "MISSED"
+    # What the worker would take with a core of its own: on a shared machine the
+    # requests per second follow whatever else runs, the CPU per request much less.
+    per_core = PER_BATCH * 1e6 / results["events"]["cpu_us_per_req"]
+    refused = sum(result["non2xx"] + result["errors"] for result in results.values())
+    verdict = "ok" if rate >= 20_000 and not refused else "MISSED"
     print(f"bench_events ratio events_per_s={rate:.0f} (goal >= 20000) "
-          f"rps_vs_bare={ratio:.2f} {verdict}", flush=True)  # fmt: skip
+          f"rps_vs_bare={ratio:.2f} events_per_cpu_s={per_core:.0f} {verdict}",
+          flush=True)  # fmt: skip
 
 
 def _drain(env: dict[str, str], redis_url: str) -> None:
@@ -118,33 +124,6 @@ def _drain(env: dict[str, str], redis_url: str) -> None:
     print(f"bench_events drain entries={entries} events={entries * PER_BATCH} s={seconds:.1f} "
           f"events_per_s={rate:.0f} (goal >= 20000, includes process start) {verdict}",
           flush=True)  # fmt: skip
-
-
-def _coverage(seeds: int) -> None:
-    planted = Planted(units=4_000)
-    covered = {"plain": 0, "cuped": 0}
-    started = time.perf_counter()
-    for seed in range(seeds):
-        records = simulate(planted, seed)
-        shown = [Shown(r["unit"], r["variant"], r["at"], tuple(r["skus"]))
-                 for r in records if r["kind"] == "exposure"]  # fmt: skip
-        bought = [Purchase(r["customer_id"], r["order_id"], r["at"],
-                           tuple((s, float(q), float(p)) for s, q, p in r["lines"]))
-                  for r in records if r["kind"] == "event"]  # fmt: skip
-        report = experiment_report(attribute(shown, bought), planted.holdout_percent)
-        truth = planted.revenue_per_unit_uplift
-        for name, found in (("plain", report.uplift["revenue_per_unit"]),
-                            ("cuped", report.cuped.uplift if report.cuped else None)):  # fmt: skip
-            interval = found.ci95 if found else None
-            covered[name] += bool(interval and interval[0] <= truth <= interval[1])
-    seconds = time.perf_counter() - started
-    for name, count in covered.items():
-        verdict = "ok" if count >= 0.93 * seeds else "MISSED"
-        print(
-            f"bench_events coverage interval={name} covered={count}/{seeds} "
-            f"(goal >= {0.93 * seeds:.0f}) s={seconds:.1f} {verdict}",
-            flush=True,
-        )
 
 
 if __name__ == "__main__":

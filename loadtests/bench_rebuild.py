@@ -6,12 +6,12 @@ database (dropped afterwards unless --keep-db names one to reuse between runs) a
 rules go to a dedicated Redis db that is flushed before and after.
 
 Prints `bench_rebuild engine=.. orders=.. skus=.. wall_s=.. cpu_s=.. read_s=.. count_s=..
-mine_s=.. sections_s=.. publish_s=.. peak_rss_mb=.. rules=.. load_avg=..` and the same per
-million orders (the cost curve: run `--size 1m`, `3m` and `10m`, with `--engine numpy` and
-`--engine spark`; peak_rss_mb counts the Spark JVM too), then how the default min_count
-does on this data and on the demo shop (rules, planted pairs found, hit rate@3 against
-popularity). The machine may be shared: cpu_s (user + system of the rebuild) moves much
-less than wall_s.
+mine_s=.. sections_s=.. publish_s=.. read_cpu_s=.. (and each stage's CPU in the job)
+peak_rss_mb=.. rules=.. load_avg=..` and the same per million orders (the cost curve: run
+`--size 1m`, `3m` and `10m`, with `--engine numpy` and `--engine spark`; peak_rss_mb counts
+the Spark JVM too), then how the default min_count does on this data and on the demo shop
+(rules, planted pairs found, hit rate@3 against popularity). The machine may be shared:
+cpu_s (user + system of the rebuild) moves much less than wall_s.
 
     uv run python loadtests/bench_rebuild.py --size 3m --keep-db cartlift_bench_3m --no-demo
     uv run --extra spark python loadtests/bench_rebuild.py --size 1m --engine spark --no-sweep
@@ -46,8 +46,9 @@ from app.mining.baskets import encode_baskets
 from app.mining.rules import mine_rules, thresholds_from
 
 # Stages of the job's timings: spark_start (the JVM and session), read, count (the engine),
-# co_count (Spark: the item-weight co-counts), mine (rules and weights), sections, publish.
-STAGES = ("spark_start", "read", "count", "co_count", "mine", "sections", "publish")
+# co_count (Spark: the item-weight co-counts), engine (all of those: its CPU is this
+# process's, the JVM's not included), mine (rules and weights), sections, publish.
+STAGES = ("spark_start", "read", "count", "co_count", "engine", "mine", "sections", "publish")
 REDIS_URL = os.environ.get("CARTLIFT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 SEED = 42
 # --size presets: orders and SKUs of the cost-curve points.
@@ -113,7 +114,8 @@ def _report(name: str, measured: Measured, summary: dict[str, Any]) -> None:
     print(
         f"{name} engine={engine} orders={summary['orders']} skus={summary['items']} "
         f"wall_s={measured.wall_s:.2f} cpu_s={measured.cpu_s:.2f} {stage_times} "
-        f"peak_rss_mb={measured.peak_rss_mb:.0f} rules={summary['rules']} "
+        + "".join(f"{stage}_cpu_s={timings.get(f'{stage}_cpu_s', 0):.2f} " for stage in STAGES)
+        + f"peak_rss_mb={measured.peak_rss_mb:.0f} rules={summary['rules']} "
         f"job_s={timings['total_s']:.2f} "
         f"min_count={summary['min_count']} "
         f"load_avg={os.getloadavg()[0]:.1f} "
@@ -122,7 +124,9 @@ def _report(name: str, measured: Measured, summary: dict[str, Any]) -> None:
     )
     millions = max(summary["orders"], 1) / 1e6
     stages = " ".join(
-        f"{stage}_s={timings.get(f'{stage}_s', 0) / millions:.2f}" for stage in STAGES
+        f"{stage}{kind}_s={timings.get(f'{stage}{kind}_s', 0) / millions:.2f}"
+        for kind in ("", "_cpu")
+        for stage in STAGES
     )
     print(
         f"{name}_per_million_orders engine={engine} wall_s={measured.wall_s / millions:.2f} "

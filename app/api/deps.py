@@ -16,6 +16,7 @@ from app.security.keys import KeyRing
 from app.serving.cooldowns import Cooldowns
 from app.serving.plans import PlanCatalogCache
 from app.serving.reader import LoadedVersion, RuleReader
+from app.serving.signing_secret import SigningSecret
 from app.settings import Settings
 
 
@@ -30,6 +31,7 @@ class Resources:
     exposures: ExposureRecorder
     holdout: Holdout
     security: Security
+    signing_secret: SigningSecret
     # Decoded once per version, then shared by every request of this process.
     plan_catalogs: PlanCatalogCache = field(default_factory=PlanCatalogCache)
 

@@ -45,7 +45,7 @@ class Security:
         if settings.rate_limit:
             limits = parse_rate_limit(settings.rate_limit)
             timeout = settings.store_timeout_ms / 1000
-            limiter = RateLimiter(limits, settings.redis_url, timeout)
+            limiter = RateLimiter(limits, settings.reveal_redis_url(), timeout)
         return cls(ring, watcher, limiter)
 
 

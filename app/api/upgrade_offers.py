@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter, BackgroundTasks, Path, Request, Response
@@ -29,6 +30,7 @@ from app.offers import (
     InvalidOfferId,
     InvalidUsage,
     NoOfferReason,
+    OfferNotForCustomer,
     OfferPolicy,
     Plan,
     PlanCatalog,
@@ -38,6 +40,8 @@ from app.offers import (
     assess,
     decide,
     parse_offer_id,
+    sign_offer_id,
+    verify_offer_id,
 )
 from app.serving.cooldowns import Cooldowns
 from app.serving.guard import StoreUnavailable
@@ -49,7 +53,11 @@ T = TypeVar("T")
 router = APIRouter(tags=["upgrade offers"])
 log = get_logger(__name__)
 OfferId = Annotated[
-    str, Path(description="As returned in `offers[].offer_id`", examples=["basic-100gb->plus-2tb"])
+    str,
+    Path(
+        description="As returned in `offers[].offer_id` for this customer_id",
+        examples=["basic-100gb->plus-2tb.K1hD8n3RfSWbzL0cYb7a2Q"],
+    ),
 ]
 
 
@@ -80,7 +88,9 @@ async def offers_for_customer(body: UpgradeOffersRequest, request: Request) -> R
     if unit is not None:
         shown = [offer.plan_id for offer in decision.offers]
         resources.exposures.record(request_id, unit, variant, "upgrade_offers", shown)
-    answer = answer_json(request_id, loaded.version, decision, variant)
+    secret = await _store(resources.signing_secret.get(), settings) if decision.offers else b""
+    sign = partial(sign_offer_id, secret, body.customer_id)
+    answer = answer_json(request_id, loaded.version, decision, variant, sign)
     return Response(answer, media_type="application/json")
 
 
@@ -97,7 +107,8 @@ async def decline_offer(
     serving: ServingDep,
 ) -> OutcomeResponse:
     resources, reader, settings = serving.resources, serving.reader, serving.settings
-    target = _offered_plan(offer_id, _catalog(resources, serving.loaded))
+    pair_id = await _verified(offer_id, body.customer_id, resources)
+    target = _offered_plan(pair_id, _catalog(resources, serving.loaded))
     until = None
     cooldowns = resources.cooldowns
     if cooldowns.cooldown_seconds > 0:  # zero days: no cooldown
@@ -107,7 +118,7 @@ async def decline_offer(
         at = await _store(reader.guard.call(note), settings)
         cooldowns.remember(Decline(body.customer_id, target.plan_id, at))
         until = datetime.fromtimestamp(at + cooldowns.cooldown_seconds, UTC)
-    _record(background, resources.event_log, body.customer_id, offer_id, "declined")
+    _record(background, resources.event_log, body.customer_id, pair_id, "declined")
     return OutcomeResponse(
         request_id=request.state.request_id,
         offer_id=offer_id,
@@ -128,8 +139,9 @@ async def accept_offer(
     background: BackgroundTasks,
     serving: ServingDep,
 ) -> OutcomeResponse:
-    _offered_plan(offer_id, _catalog(serving.resources, serving.loaded))
-    _record(background, serving.resources.event_log, body.customer_id, offer_id, "accepted")
+    pair_id = await _verified(offer_id, body.customer_id, serving.resources)
+    _offered_plan(pair_id, _catalog(serving.resources, serving.loaded))
+    _record(background, serving.resources.event_log, body.customer_id, pair_id, "accepted")
     return OutcomeResponse(
         request_id=request.state.request_id,
         offer_id=offer_id,
@@ -210,15 +222,27 @@ def _store_down(settings: Settings, error: StoreUnavailable) -> ProblemError:
     return unavailable(settings.retry_after_seconds, f"rule store unavailable: {error}")
 
 
-def _offered_plan(offer_id: str, catalog: PlanCatalog) -> Plan:
-    """The plan an offer id moves to; 404 unless it names an upgrade between known plans."""
+async def _verified(offer_id: str, customer_id: str, resources: Resources) -> str:
+    """The `FROM->TO` of an offer id made for this customer; 404 for any other id."""
+    secret = await _store(resources.signing_secret.get(), resources.settings)
     try:
-        source, target = parse_offer_id(offer_id)
+        return verify_offer_id(secret, customer_id, offer_id)
+    except InvalidOfferId as error:
+        raise ProblemError(404, "unknown-offer", "Unknown offer", f"offer_id: {error}") from None
+    except OfferNotForCustomer as error:
+        title = "Offer not made for this customer"
+        raise ProblemError(404, "offer-not-for-customer", title, f"offer_id: {error}") from None
+
+
+def _offered_plan(pair_id: str, catalog: PlanCatalog) -> Plan:
+    """The plan an offer's `FROM->TO` moves to; 404 unless it is an upgrade between known plans."""
+    try:
+        source, target = parse_offer_id(pair_id)
         current, offered = catalog.plan(source), catalog.plan(target)
     except (InvalidOfferId, UnknownPlan) as error:
         raise ProblemError(404, "unknown-offer", "Unknown offer", f"offer_id: {error}") from None
     if offered.tier <= current.tier:
-        detail = f"offer_id: {offer_id!r} is not an upgrade"
+        detail = f"offer_id: {pair_id!r} is not an upgrade"
         raise ProblemError(404, "unknown-offer", "Unknown offer", detail)
     return offered
 

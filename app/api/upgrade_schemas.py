@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -81,7 +82,10 @@ class PriceStep(BaseModel):
 
 
 class OfferOut(BaseModel):
-    offer_id: str
+    offer_id: str = Field(
+        description="`FROM->TO.SIGNATURE`, made for this answer's customer: accept or decline "
+        "it with the same customer_id (any other is refused)"
+    )
     plan: str
     name: str
     monthly_price: float
@@ -111,7 +115,7 @@ _ANSWER_EXAMPLE: JsonDict = {
     },
     "offers": [
         {
-            "offer_id": "basic-100gb->plus-2tb",
+            "offer_id": "basic-100gb->plus-2tb.K1hD8n3RfSWbzL0cYb7a2Q",
             "plan": "plus-2tb",
             "name": "Plus 2 TB",
             "monthly_price": 9.99,
@@ -153,7 +157,7 @@ class OutcomeResponse(BaseModel):
             "examples": [
                 {
                     "request_id": "4a93d052b4494ae6b902d6ad51335ef7",
-                    "offer_id": "basic-100gb->plus-2tb",
+                    "offer_id": "basic-100gb->plus-2tb.K1hD8n3RfSWbzL0cYb7a2Q",
                     "outcome": "declined",
                     "cooldown_until": "2026-12-07T13:38:28.810646Z",
                 }
@@ -176,9 +180,15 @@ def upgrade_request(body: UpgradeOffersRequest, today: date) -> UpgradeRequest:
 
 
 def answer_json(
-    request_id: str, version: int, decision: UpgradeDecision, variant: Variant
+    request_id: str,
+    version: int,
+    decision: UpgradeDecision,
+    variant: Variant,
+    offer_id: Callable[[str], str],
 ) -> bytes:
     """The UpgradeOffersResponse body, built straight from the decision.
+
+    `offer_id` turns the core's `FROM->TO` into the id shown (signed for the customer).
 
     Building the response models and having them validated and dumped again cost
     more than choosing the offers; tests check these bytes against the models.
@@ -189,7 +199,7 @@ def answer_json(
             "request_id": request_id,
             "model_version": version,
             "trigger": None if trigger is None else _trigger_json(trigger),
-            "offers": [_offer_json(offer) for offer in decision.offers],
+            "offers": [_offer_json(offer, offer_id) for offer in decision.offers],
             "reason": decision.reason,
             "variant": variant,
         }
@@ -208,11 +218,11 @@ def _trigger_json(trigger: Trigger) -> dict[str, object]:
     }
 
 
-def _offer_json(offer: Offer) -> dict[str, object]:
+def _offer_json(offer: Offer, offer_id: Callable[[str], str]) -> dict[str, object]:
     ratio = offer.price_step.ratio
     conversion = offer.conversion_rate
     return {
-        "offer_id": offer.offer_id,
+        "offer_id": offer_id(offer.offer_id),
         "plan": offer.plan_id,
         "name": offer.name,
         "monthly_price": float(offer.monthly_price),

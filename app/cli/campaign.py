@@ -52,7 +52,7 @@ def load_shop(since: timedelta | None) -> Shop:
     start = datetime.now(UTC) - since if since else None
 
     async def read() -> Shop:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.reveal_database_url())
         try:
             history = await read_history(engine, start)
             catalog = {facts.sku: facts for facts in (await read_catalog(engine)).values()}

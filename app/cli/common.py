@@ -53,7 +53,13 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def run_cli(app: typer.Typer) -> None:
-    """Run the command; an unexpected error is one redacted line and exit 1, not a traceback."""
+    """Run the command; an unexpected error is one line and exit 1, not a traceback.
+
+    The line names the failure, never a host, URL or path (CARTLIFT_LOG_LEVEL=DEBUG prints
+    the traceback, passwords redacted).
+    """
+    from app.failures import hide_locations
+
     try:
         app()
     except Exception as error:  # exits were already turned into SystemExit by typer
@@ -63,7 +69,7 @@ def run_cli(app: typer.Typer) -> None:
             from app.logs import redact
 
             console.print(escape(redact(traceback.format_exc())), highlight=False)
-        fail(f"{type(error).__name__}: {error}")
+        fail(f"{type(error).__name__}: {hide_locations(str(error))}")
         raise SystemExit(1) from None
 
 
@@ -81,7 +87,7 @@ async def opened(settings: Settings) -> AsyncIterator[tuple[AsyncEngine, RuleSto
     from app.db.engine import make_engine
     from app.store.factory import store_for_jobs
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.reveal_database_url())
     store = store_for_jobs(settings)
     try:
         yield engine, store

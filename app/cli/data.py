@@ -26,14 +26,15 @@ class Kind(StrEnum):
 def migrate() -> None:
     """Create or upgrade the database schema (safe to run on every start)."""
     from app.db.migrate import upgrade_to_head
-    from app.logs import redact
+    from app.failures import hide_locations
 
     settings = load_settings()
     try:
-        upgrade_to_head(settings.database_url)
+        upgrade_to_head(settings.reveal_database_url())
     except Exception as error:
-        raise fail(f"migration failed: {error}") from None
-    console.print(f"schema is current on {redact(settings.database_url)}")
+        raise fail(f"migration failed: {hide_locations(str(error))}") from None
+    kind = "sqlite" if settings.is_sqlite else "postgresql"
+    console.print(f"schema is current ({kind} at CARTLIFT_DATABASE_URL)")
 
 
 def import_file(
@@ -45,7 +46,7 @@ def import_file(
 
     settings = load_settings()
     try:
-        message = run(_import(settings.database_url, kind, file))
+        message = run(_import(settings.reveal_database_url(), kind, file))
     except ImportRejected as error:
         raise fail(str(error)) from None
     except FileNotFoundError as error:
@@ -105,7 +106,7 @@ def demo(
     from app.demo.shop import write_demo_shop
 
     settings = load_settings()
-    upgrade_to_head(settings.database_url)
+    upgrade_to_head(settings.reveal_database_url())
     files = write_demo_shop(directory, seed=seed, n_customers=customers, n_orders=orders)
     console.print(f"wrote the demo shop to {directory}")
     steps = [
@@ -116,4 +117,4 @@ def demo(
         (Kind.subscriptions, files.subscriptions),
     ]
     for kind, path in steps:
-        console.print(run(_import(settings.database_url, kind, str(path))))
+        console.print(run(_import(settings.reveal_database_url(), kind, str(path))))

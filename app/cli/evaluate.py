@@ -143,7 +143,7 @@ async def _evaluate(
     from app.evaluation.offline import evaluate
     from app.serving.recommend import Policy
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.reveal_database_url())
     policy = Policy(settings.max_per_category, settings.upsell_max_price_step)
     try:
         return await evaluate(engine, split_at, k=k, options=options, policy=policy, seed=seed)

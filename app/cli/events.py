@@ -27,7 +27,10 @@ def drain(
         typer.Option(min=1, max=10_000, help="Log entries per transaction [default: 200]"),
     ] = None,
 ) -> None:
-    """Catch up once: commit what the event log holds to the database, then exit 0."""
+    """Catch up once: commit what the event log holds to the database, then exit 0.
+
+    Waits its turn when another drainer (a worker of `serve`, another cron run) is at work.
+    """
     settings = load_settings()
     done = run(_drain(settings, batch))
     console.print(
@@ -42,10 +45,12 @@ async def _drain(settings: Settings, batch: int | None) -> Drained:
     from app.events.drain import BATCH_ENTRIES, drain_once
     from app.events.stream import open_event_log
 
-    event_log = open_event_log(settings.redis_url, settings.events_journal_dir)
-    engine = make_engine(settings.database_url)
+    event_log = open_event_log(settings.reveal_redis_url(), settings.events_journal_dir)
+    engine = make_engine(settings.reveal_database_url())
     try:
-        return await drain_once(event_log, engine, batch or BATCH_ENTRIES)
+        return await drain_once(
+            event_log, engine, batch or BATCH_ENTRIES, settings.attribution_hours
+        )
     finally:
         await event_log.close()
         await engine.dispose()
@@ -92,7 +97,7 @@ async def _report(
     from app.db.engine import make_engine
     from app.events.experiment import read_experiment
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.reveal_database_url())
     try:
         return await read_experiment(
             engine, settings.holdout_percent, settings.attribution_hours, since, until

@@ -33,7 +33,7 @@ def export_orders(
         raise fail(f"--output must be a directory, {output} is a file", 2)
     settings = load_settings()
     try:
-        done = run(_export(settings.database_url, output))
+        done = run(_export(settings.reveal_database_url(), output))
     except ExportUnavailable as error:
         raise fail(str(error)) from None
     console.print(f"exported {done.orders} orders and {done.lines} order lines to {output}")

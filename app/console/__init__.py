@@ -34,7 +34,7 @@ async def close_console(app: FastAPI) -> None:
 
 
 async def _csrf_refused(request: Request, _error: Exception) -> Response:
-    session = read_session(request, request.app.state.resources.settings)
+    session = await read_session(request, request.app.state.resources)
     message = "This form was not sent from a page of this session. Reload the page and try again."
     context = {"title": "Refused", "message": message}
     return page(request, "refused.html", session, context, status=403)

@@ -1,4 +1,4 @@
-"""Who may use the console: the admin key check, and the brake on guessing it."""
+"""Who may use the console: any key with the admin scope, and the brake on guessing keys."""
 
 from __future__ import annotations
 
@@ -7,32 +7,34 @@ import hmac
 import time
 from collections import deque
 
-from app.settings import Settings
+from app.security.keys import ApiKey, KeyRing, Scope
 
 FAILURES_ALLOWED = 5  # wrong keys per client address within the window
 FAILURE_WINDOW_SECONDS = 60.0
 TRACKED_ADDRESSES = 10_000  # past this the oldest address is forgotten: memory stays bounded
 
 
-def admin_keys(settings: Settings) -> list[str]:
-    """Every secret that carries the admin scope (the console's only question about keys)."""
-    admin = settings.admin_api_key
-    return [admin.get_secret_value()] if admin is not None else []
+def admin_keys(ring: KeyRing) -> tuple[ApiKey, ...]:
+    """Every key with the admin scope now: from CARTLIFT_ADMIN_API_KEY, CARTLIFT_API_KEYS
+    or the keys file (the console's only question about keys)."""
+    return ring.with_scope(Scope.ADMIN)
 
 
-def is_admin_key(settings: Settings, given: str) -> bool:
-    return any(hmac.compare_digest(given.encode(), key.encode()) for key in admin_keys(settings))
+def admin_key(ring: KeyRing, given: str) -> ApiKey | None:
+    """The admin key with this secret; None for an unknown key and for one without admin."""
+    key = ring.lookup(given)
+    return key if key is not None and Scope.ADMIN in key.scopes else None
 
 
-def key_fingerprint(key: str) -> str:
+def key_fingerprint(key: ApiKey) -> str:
     """Held in the session instead of the key: removing the key ends its sessions."""
-    return hashlib.sha256(b"cartlift console\0" + key.encode()).hexdigest()[:32]
+    return hashlib.sha256(b"cartlift console\0" + key.digest).hexdigest()[:32]
 
 
-def signing_secret(settings: Settings) -> bytes:
-    """Shared by every worker without a setting of its own; a new admin key ends old sessions."""
-    joined = "\0".join(sorted(admin_keys(settings)))
-    return hashlib.sha256(b"cartlift console session\0" + joined.encode()).digest()
+def session_secret(signing_secret: bytes) -> bytes:
+    """Sessions are signed with the service's secret (shared by every worker, kept in the
+    store), under a label of their own: a keys file of hashes cannot forge one."""
+    return hmac.new(signing_secret, b"cartlift console session", hashlib.sha256).digest()
 
 
 class LoginThrottle:

@@ -1,4 +1,4 @@
-"""Signing in and out of the console with an admin key."""
+"""Signing in and out of the console with any key that has the admin scope."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api.deps import ResourcesDep
-from app.console.auth import admin_keys, is_admin_key
+from app.console.auth import admin_key, admin_keys
 from app.console.session import (
     PREFIX,
+    STORE_DEADLINE_SECONDS,
     ChangeDep,
     ConsoleStateDep,
     close_session,
@@ -19,13 +20,14 @@ from app.console.session import (
     safe_back_to,
 )
 from app.console.templates import page
+from app.serving.guard import StoreUnavailable
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request, resources: ResourcesDep, next: str = PREFIX) -> Response:
-    if read_session(request, resources.settings) is not None:
+    if await read_session(request, resources) is not None:
         return RedirectResponse(safe_back_to(next), status_code=303)
     return _form(request, resources, safe_back_to(next))
 
@@ -46,12 +48,18 @@ async def login(
         refused = _form(request, resources, back_to, message, status=429)
         refused.headers["Retry-After"] = str(wait)
         return refused
-    if not is_admin_key(resources.settings, key):
+    found = admin_key(resources.security.ring, key)
+    if found is None:  # unknown, or a key without the admin scope: the same answer
         state.throttle.failed(address)
         return _form(request, resources, back_to, "That is not an admin key.", status=401)
+    try:
+        signing_secret = await resources.signing_secret.get(STORE_DEADLINE_SECONDS)
+    except StoreUnavailable:
+        message = "The rule store did not answer, so no session can be signed. Try again."
+        return _form(request, resources, back_to, message, status=503)
     state.throttle.succeeded(address)
     response = RedirectResponse(back_to, status_code=303)
-    open_session(response, request, resources.settings, key)
+    open_session(response, request, signing_secret, found)
     return response
 
 
@@ -69,6 +77,6 @@ def _form(
     error: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    disabled = not admin_keys(resources.settings)
+    disabled = not admin_keys(resources.security.ring)
     context = {"back_to": back_to, "error": error, "disabled": disabled, "title": "Sign in"}
     return page(request, "login.html", None, context, status=403 if disabled else status)

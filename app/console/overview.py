@@ -34,16 +34,23 @@ async def overview(
 ) -> Response:
     loaded = reader.loaded
     versions, store_error = await _versions(reader)
+    settings = resources.settings
+    engine = state.engine(settings)
     context = {
         "title": "Overview",
         "live": figures.Live.of(loaded) if loaded else None,
         "reader_error": reader.last_error,
         "versions": [v for v in reversed(versions) if not loaded or v != loaded.version],
         "store_error": store_error,
-        "builds": await figures.recent_builds(state.engine(resources.settings)),
+        "builds": await figures.recent_builds(engine),
         "headline": figures.headline(),
+        "experiment": await state.experiment.get(
+            engine, settings.holdout_percent, settings.attribution_hours
+        ),
         "rolled_to": rolled_to,
     }
+    # The report is the next page people open: have it ready by then.
+    state.report.warm(engine, loaded.version if loaded else None)
     return page(request, "overview.html", session, context)
 
 

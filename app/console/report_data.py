@@ -1,14 +1,17 @@
-"""The analyst report's figures for the console, read from the database and kept a while.
+"""The analyst report's figures for the console, built once per rule version and kept.
 
-Building the report mines the whole order history (seconds on a big shop), so each process
-keeps the last one for REPORT_SECONDS and builds it in a thread, once, however many pages
-ask at the same moment. Heavy modules (mining, matplotlib) load on first use: the API's
-workers never pay for them unless someone opens the report.
+Building the report mines the whole order history (about a second on the demo shop), so
+each process builds it in a thread, once per rule version (the orders it reads change
+with the nightly rebuild that makes a new version; "Recompute" forgets it sooner), however
+many pages ask at the same moment. The overview starts that build in the background, so
+the report is ready when someone opens it. Heavy modules (mining) load on first use: the
+API's workers never pay for them unless someone opens the console.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.jobs.products import read_catalog
 from app.jobs.sources import read_history
+from app.logs import get_logger
 from app.published.snapshot import ProductFacts
 
 if TYPE_CHECKING:
@@ -26,7 +30,7 @@ if TYPE_CHECKING:
     from app.analytics.reactivation import ReactivationRow
     from app.report.figures import Report
 
-REPORT_SECONDS = 600.0
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,8 @@ class ShopReport:
     report: Report
     history: History
     catalog: dict[str, ProductFacts]
-    heatmap: bytes  # PNG; empty with fewer than two products
+    heatmap: bytes  # SVG; empty with fewer than two products
+    version: int | None = None  # the rule version live when it was built
     built: float = field(default_factory=time.monotonic)
     # Campaign lists, computed on first request: seconds each on a big shop.
     campaigns: dict[tuple[str, date | None], list[Any]] = field(default_factory=dict)
@@ -49,42 +54,66 @@ class ShopReport:
 
 
 class ReportCache:
-    def __init__(self, keep_seconds: float = REPORT_SECONDS) -> None:
-        self.keep_seconds = keep_seconds
+    def __init__(self) -> None:
         self._held: ShopReport | None = None
         self._building = asyncio.Lock()
+        self._warming: asyncio.Task[None] | None = None
 
-    async def get(self, engine: AsyncEngine) -> ShopReport | None:
-        """The report, or None when there is no order to report on."""
+    async def get(self, engine: AsyncEngine, version: int | None) -> ShopReport | None:
+        """The report of this rule version, or None when there is no order to report on."""
         async with self._building:
             held = self._held
-            if held is None or time.monotonic() - held.built > self.keep_seconds:
-                self._held = held = await _build(engine)
+            if held is None or held.version != version:
+                self._held = held = await _build(engine, version)
             return held if held.history.n_orders else None
+
+    def ready(self, version: int | None) -> bool:
+        """Whether a page asking for this version's report would get it without a build."""
+        return self._held is not None and self._held.version == version
+
+    def warm(self, engine: AsyncEngine, version: int | None) -> None:
+        """Start building this version's report in the background, unless held or under way."""
+        warming = self._warming
+        if not self.ready(version) and (warming is None or warming.done()):
+            self._warming = asyncio.create_task(self._warm(engine, version))
+
+    async def _warm(self, engine: AsyncEngine, version: int | None) -> None:
+        try:
+            await self.get(engine, version)
+        except Exception:  # the page that asks next builds it again and shows the error
+            log.exception("console_report_warm_failed")
 
     def forget(self) -> None:
         self._held = None
 
+    async def close(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._warming
 
-async def _build(engine: AsyncEngine) -> ShopReport:
+
+async def _build(engine: AsyncEngine, version: int | None) -> ShopReport:
     history = await read_history(engine, None)
     catalog = {facts.sku: facts for facts in (await read_catalog(engine)).values()}
-    return await asyncio.to_thread(_compute, history, catalog)
+    return await asyncio.to_thread(_compute, history, catalog, version)
 
 
-def _compute(history: History, catalog: dict[str, ProductFacts]) -> ShopReport:
+def _compute(
+    history: History, catalog: dict[str, ProductFacts], version: int | None = None
+) -> ShopReport:
+    from app.console.heatmap_svg import heatmap_svg
     from app.report.figures import ReportParams, build_report
-    from app.report.heatmap import heatmap_png
 
     report = build_report(history, catalog, ReportParams(top=6, rows=20))
     names = [product.name for product in report.combination_products]
     combination = report.combination
     image = (
-        heatmap_png(names, combination.share_of_holders, combination.holders)
+        heatmap_svg(names, combination.share_of_holders, combination.holders)
         if history.n_orders and len(names) > 1
         else b""
     )
-    return ShopReport(report, history, catalog, image)
+    return ShopReport(report, history, catalog, image, version)
 
 
 async def campaign(shop: ShopReport, kind: str, day: date) -> list[Any]:

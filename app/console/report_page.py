@@ -11,10 +11,17 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.analytics.rows import NEXT_SALE_COLUMNS, REACTIVATION_COLUMNS, write_rows
-from app.api.deps import ResourcesDep
+from app.api.deps import Resources, ResourcesDep
 from app.console import report_data
 from app.console.report_data import ShopReport
-from app.console.session import PREFIX, ChangeDep, ConsoleSession, ConsoleStateDep, SessionDep
+from app.console.session import (
+    PREFIX,
+    ChangeDep,
+    ConsoleSession,
+    ConsoleState,
+    ConsoleStateDep,
+    SessionDep,
+)
 from app.console.templates import page
 
 router = APIRouter(prefix=f"{PREFIX}/report", include_in_schema=False)
@@ -29,18 +36,19 @@ Day = Annotated[date | None, Query()]
 async def report_overview(
     request: Request, session: SessionDep, state: ConsoleStateDep, resources: ResourcesDep
 ) -> Response:
-    shop = await state.report.get(state.engine(resources.settings))
+    shop = await _shop(state, resources)
     return _page(request, session, "report.html", "Report", "overview", shop)
 
 
-@router.get("/heatmap.png")
+@router.get("/heatmap.svg")
 async def heatmap(
     _session: SessionDep, state: ConsoleStateDep, resources: ResourcesDep
 ) -> Response:
-    shop = await state.report.get(state.engine(resources.settings))
+    shop = await _shop(state, resources)
     if shop is None or not shop.heatmap:
         return Response(status_code=404)
-    return Response(shop.heatmap, media_type="image/png", headers={"Cache-Control": "no-store"})
+    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    return Response(shop.heatmap, media_type="image/svg+xml", headers=headers)
 
 
 @router.get("/campaigns", response_class=HTMLResponse)
@@ -53,7 +61,7 @@ async def campaigns(
     format: Format = "html",
     kind: Literal["reactivation", "next-sale"] = "reactivation",
 ) -> Response:
-    shop = await state.report.get(state.engine(resources.settings))
+    shop = await _shop(state, resources)
     on = day or datetime.now(UTC).date()
     targets = await report_data.campaign(shop, "reactivation", on) if shop else []
     due = await report_data.campaign(shop, "next-sale", on) if shop else []
@@ -75,7 +83,7 @@ async def report_table(
     format: Format = "html",
 ) -> Response:
     """Bundles or hook products: a page, or (format=csv) every row as a file."""
-    shop = await state.report.get(state.engine(resources.settings))
+    shop = await _shop(state, resources)
     title, filename, columns, rows = TABLES[table]
     if format == "csv":
         return csv_download(filename, rows(shop) if shop else [], columns)
@@ -86,6 +94,13 @@ async def report_table(
 async def refresh(_session: ChangeDep, state: ConsoleStateDep) -> Response:
     state.report.forget()
     return RedirectResponse(f"{PREFIX}/report", status_code=303)
+
+
+async def _shop(state: ConsoleState, resources: Resources) -> ShopReport | None:
+    loaded = resources.reader.loaded
+    return await state.report.get(
+        state.engine(resources.settings), loaded.version if loaded else None
+    )
 
 
 def csv_download(filename: str, rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Response:

@@ -13,9 +13,12 @@ from fastapi.responses import RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.api.deps import ResourcesDep
-from app.console.auth import LoginThrottle, admin_keys, key_fingerprint, signing_secret
+from app.api.deps import Resources, ResourcesDep
+from app.console.auth import LoginThrottle, admin_keys, key_fingerprint, session_secret
+from app.console.experiment import ExperimentCache
 from app.console.report_data import ReportCache
+from app.security.keys import ApiKey
+from app.serving.guard import StoreUnavailable
 from app.settings import Settings
 
 COOKIE = "cartlift_console"
@@ -36,10 +39,11 @@ class ConsoleSession:
 
 @dataclass
 class ConsoleState:
-    """What the console keeps per process: the brake on wrong keys, the last report."""
+    """What the console keeps per process: the brake on wrong keys, the last reports."""
 
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     report: ReportCache = field(default_factory=ReportCache)
+    experiment: ExperimentCache = field(default_factory=ExperimentCache)
     _engine: AsyncEngine | None = None
 
     def engine(self, settings: Settings) -> AsyncEngine:
@@ -48,10 +52,12 @@ class ConsoleState:
         if self._engine is None:
             from app.db.engine import make_engine
 
-            self._engine = make_engine(settings.database_url)
+            self._engine = make_engine(settings.reveal_database_url())
         return self._engine
 
     async def close(self) -> None:
+        await self.report.close()  # before the engine their reads may be using
+        await self.experiment.close()
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
@@ -66,12 +72,13 @@ class CsrfRefused(Exception):
     """A changing request without this session's token: made by another site, or stale."""
 
 
-def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(signing_secret(settings), salt="cartlift-console")
+def _serializer(signing_secret: bytes) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(session_secret(signing_secret), salt="cartlift-console")
 
 
-def open_session(response: Response, request: Request, settings: Settings, key: str) -> None:
-    token = _serializer(settings).dumps({"k": key_fingerprint(key), "c": secrets.token_urlsafe()})
+def open_session(response: Response, request: Request, signing_secret: bytes, key: ApiKey) -> None:
+    session = {"k": key_fingerprint(key), "c": secrets.token_urlsafe()}
+    token = _serializer(signing_secret).dumps(session)
     response.set_cookie(
         COOKIE,
         token,
@@ -87,22 +94,25 @@ def close_session(response: Response) -> None:
     response.delete_cookie(COOKIE, path=PREFIX, httponly=True, samesite="strict")
 
 
-def read_session(request: Request, settings: Settings) -> ConsoleSession | None:
+async def read_session(request: Request, resources: Resources) -> ConsoleSession | None:
+    """The session of a signed, unexpired cookie whose admin key is still configured."""
     token = request.cookies.get(COOKIE)
-    if not token or not admin_keys(settings):
+    ring = resources.security.ring
+    if not token or not admin_keys(ring):
         return None
     try:
-        data = _serializer(settings).loads(token, max_age=SESSION_SECONDS)
-    except BadSignature:  # also an expired one (SignatureExpired is a BadSignature)
+        signing_secret = await resources.signing_secret.get()
+        data = _serializer(signing_secret).loads(token, max_age=SESSION_SECONDS)
+    except (BadSignature, StoreUnavailable):  # BadSignature: also an expired one
         return None
-    live = {key_fingerprint(key) for key in admin_keys(settings)}
+    live = {key_fingerprint(key) for key in admin_keys(ring)}
     if not isinstance(data, dict) or data.get("k") not in live:
         return None
     return ConsoleSession(str(data["k"]), str(data["c"]))
 
 
 async def require_session(request: Request, resources: ResourcesDep) -> ConsoleSession:
-    session = read_session(request, resources.settings)
+    session = await read_session(request, resources)
     if session is None:
         raise LoginRequired(_here(request))
     return session

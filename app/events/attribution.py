@@ -88,3 +88,18 @@ def _attributed(purchase: Purchase, seen: list[Shown], window: float) -> float:
     end = bisect.bisect_right(times, purchase.at)
     recent = {sku for exposure in seen[start:end] for sku in exposure.skus}
     return sum(q * price for sku, q, price in purchase.lines if sku in recent)
+
+
+def attributed_revenue(
+    purchases: Iterable[Purchase], exposures: Iterable[Shown], attribution_hours: float = 24.0
+) -> float:
+    """What these purchases spent on SKUs shown to their unit shortly before (the metric's sum)."""
+    shown: dict[str, list[Shown]] = {}
+    for exposure in sorted(exposures, key=lambda e: e.at):
+        shown.setdefault(exposure.unit, []).append(exposure)
+    window = attribution_hours * 3600
+    return sum(
+        _attributed(purchase, shown[purchase.unit], window)
+        for purchase in purchases
+        if purchase.unit in shown
+    )

@@ -20,13 +20,17 @@ from app.events.rows import (
 )
 
 # The lines of an event already stored are never added again: they join the events
-# this statement inserted, so a resent purchase cannot grow an order.
+# this statement inserted, so a resent purchase cannot grow an order. It answers the
+# purchases it inserted (Postgres runs a data-modifying WITH whether or not it is read).
 _MOVE_EVENTS = """
 WITH new AS (
-    INSERT INTO events SELECT * FROM drain_events ON CONFLICT DO NOTHING RETURNING event_id
+    INSERT INTO events SELECT * FROM drain_events ON CONFLICT DO NOTHING
+    RETURNING event_id, type
+), moved AS (
+    INSERT INTO event_lines SELECT l.* FROM drain_event_lines l JOIN new USING (event_id)
+    ON CONFLICT DO NOTHING
 )
-INSERT INTO event_lines SELECT l.* FROM drain_event_lines l JOIN new USING (event_id)
-ON CONFLICT DO NOTHING
+SELECT event_id FROM new WHERE type = 'purchase'
 """
 _MOVE_EXPOSURES = "INSERT INTO exposures SELECT * FROM drain_exposures ON CONFLICT DO NOTHING"
 _STAGES = {
@@ -36,19 +40,21 @@ _STAGES = {
 }
 
 
-async def write_rows(engine: AsyncEngine, rows: Rows) -> None:
+async def write_rows(engine: AsyncEngine, rows: Rows) -> list[str]:
+    """Commit one batch; answers the ids of the purchases stored now (not those stored before)."""
     async with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            await _copy(conn, rows)
+            new_purchases = await _copy(conn, rows)
         else:
-            await _insert(conn, rows)
+            new_purchases = await _insert(conn, rows)
         if rows.outcomes:  # a handful a minute: inserts, each record once (its unique key)
             outcomes = [dict(zip(OUTCOME_COLUMNS, row, strict=True)) for row in rows.outcomes]
             dialect = postgres_insert if engine.dialect.name == "postgresql" else sqlite_insert
             await conn.execute(dialect(UpgradeOutcome).on_conflict_do_nothing(), outcomes)
+    return new_purchases
 
 
-async def _copy(conn: AsyncConnection, rows: Rows) -> None:
+async def _copy(conn: AsyncConnection, rows: Rows) -> list[str]:
     # COPY takes json as text (skus is the fifth exposure column).
     exposures = [(*row[:4], orjson.dumps(row[4]).decode(), row[5]) for row in rows.exposures]
     staged = {"drain_events": rows.events, "drain_event_lines": rows.lines,
@@ -61,11 +67,12 @@ async def _copy(conn: AsyncConnection, rows: Rows) -> None:
         )
         if staged[stage]:
             await driver.copy_records_to_table(stage, records=staged[stage], columns=columns)
-    await conn.execute(text(_MOVE_EVENTS))
+    new_purchases = list((await conn.execute(text(_MOVE_EVENTS))).scalars())
     await conn.execute(text(_MOVE_EXPOSURES))
+    return new_purchases
 
 
-async def _insert(conn: AsyncConnection, rows: Rows) -> None:
+async def _insert(conn: AsyncConnection, rows: Rows) -> list[str]:
     ids = [row[0] for row in rows.events]
     stored: set[str] = set()
     for start in range(0, len(ids), 500):  # SQLite caps the variables of one statement
@@ -84,3 +91,4 @@ async def _insert(conn: AsyncConnection, rows: Rows) -> None:
         await conn.execute(insert(EventLine), new_lines)
     if exposures:
         await conn.execute(sqlite_insert(Exposure).on_conflict_do_nothing(), exposures)
+    return [str(event["event_id"]) for event in new_events if event["type"] == "purchase"]

@@ -16,12 +16,13 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.analytics.history import History
 from app.jobs.section_context import Entry, SectionContext
 from app.jobs.sources import read_history
-from app.mining.runs import distinct, run_starts
+from app.mining.runs import run_starts
 from app.mining.sequences import (
     Replenishment,
     SequenceParams,
@@ -157,34 +158,49 @@ class RecentPurchases:
 
 def recent_purchases(history: History, per_customer: int) -> RecentPurchases:
     """Per customer (ascending id): (sku, ISO date) of the last purchase of their most
-    recent distinct SKUs, newest first. Vectorised: packed keys and plain sorts, then one
-    pass over the kept rows only."""
+    recent distinct SKUs, newest first. Vectorised: keys packed by shifts and plain sorts,
+    then one pass over the kept rows only."""
     customer, item, day = history.last_purchases()
-    first_day = int(day.min(initial=0))
-    days, n = int(day.max(initial=0)) - first_day + 1, max(history.n_items, 1)
-    day = day - first_day
+    first_day = int(day.min()) if len(day) else 0
+    days = int(day.max()) - first_day + 1 if len(day) else 1
+    item_bits, day_bits = _bits(history.n_items), _bits(days)
     ids = customer[run_starts(customer)]  # customers come sorted
     who = np.cumsum(np.append(False, customer[1:] != customer[:-1]))  # index into ids
     del customer
     # Newest first within each customer, then by SKU code; keep the first `per_customer`.
-    keys = np.sort(who * (days * n) + (days - 1 - day) * n + item)
-    del who, day, item
-    who, day, item = keys // (days * n), days - 1 - keys // n % days, keys % n
+    age = days - 1 - (day - first_day)
+    keys = np.sort((who << (day_bits + item_bits)) | (age << item_bits) | item)
+    del who, age, day, item
+    who = keys >> (day_bits + item_bits)
     opens = run_starts(who)
-    kept = (
-        np.arange(len(keys)) - np.repeat(opens, np.diff(np.append(opens, len(keys)))) < per_customer
-    )
-    del keys, opens
-    who, day, item = who[kept], day[kept], item[kept]
+    rank = np.arange(len(keys)) - np.repeat(opens, np.diff(np.append(opens, len(keys))))
+    kept = rank < per_customer
+    del opens, rank
+    keys, who = keys[kept], who[kept]
+    item = keys & ((1 << item_bits) - 1)
+    day = days - 1 - ((keys >> item_bits) & ((1 << day_bits) - 1))  # from first_day
+    del keys
     # Object arrays turn codes into strings in one take, not one Python lookup per row.
     skus = np.array(history.skus, dtype=object)[item].tolist()
-    unique_days = distinct(day)
-    labels = [_date(first_day + int(d)).isoformat() for d in unique_days.tolist()]
-    dates = np.array(labels, dtype=object)[np.searchsorted(unique_days, day)].tolist()
+    dates = _iso_dates(first_day, days, day)[day].tolist()
     starts = run_starts(who)
     name_of = history.customer_names.get
     customers = [name_of(c, str(c)) for c in ids[who[starts]].tolist()]
     return RecentPurchases(customers, [*starts.tolist(), len(who)], skus, dates)
+
+
+def _iso_dates(first_day: int, days: int, used: NDArray[np.int64]) -> NDArray[np.object_]:
+    """ISO date of first_day + k at index k, for the k that occur in `used`."""
+    table = np.empty(days, dtype=object)
+    present = np.zeros(days, np.bool_)
+    present[used] = True
+    table[present] = [_date(first_day + k).isoformat() for k in np.flatnonzero(present).tolist()]
+    return table
+
+
+def _bits(values: int) -> int:
+    """Bits that hold 0 .. values - 1."""
+    return max(values - 1, 0).bit_length()
 
 
 def _date(day: int) -> date:

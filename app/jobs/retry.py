@@ -15,6 +15,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from app.failures import hide_locations
 from app.logs import get_logger
 
 T = TypeVar("T")
@@ -61,7 +62,7 @@ async def with_retry(policy: DatabaseRetry, what: str, action: Callable[[], Awai
             raise
         raise DatabaseUnreachable(
             f"{what}: database unreachable after {policy.attempts} attempts: "
-            f"{type(error).__name__}: {error}"
+            f"{type(error).__name__}: {hide_locations(str(error))}"
         ) from error
     raise AssertionError("unreachable: tenacity either returns or raises")
 

@@ -15,8 +15,10 @@ def run_starts(values: NDArray[np.int64] | Int32s) -> Int64s:
     """Start index of every run of equal values in a sorted array."""
     if len(values) == 0:
         return np.empty(0, np.int64)
-    changed = np.flatnonzero(values[1:] != values[:-1]) + 1
-    return np.concatenate(([0], changed)).astype(np.int64)
+    changed = np.flatnonzero(values[1:] != values[:-1])
+    changed += 1
+    starts: Int64s = np.concatenate((np.zeros(1, np.int64), changed))
+    return starts
 
 
 def distinct(values: Int64s) -> Int64s:

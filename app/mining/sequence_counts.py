@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import pairwise
-from typing import cast
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from app.mining.runs import run_starts
@@ -14,68 +14,98 @@ from app.mining.sequence_events import Events
 
 Int64s = NDArray[np.int64]
 Int32s = NDArray[np.int32]
-Tally = sp.csr_array[np.int32, tuple[int, int]]
 # Candidate (customer, A, B) rows materialised at once; customers never straddle a chunk.
 CHUNK_PAIRS = 500_000
-# First follow-ups buffered before they are added to the sparse tally.
-TALLY_ROWS = 2_000_000
+# Candidates of the antecedents counted together: their keys are held and sorted at once.
+RANGE_PAIRS = 16_000_000
 
 
-def delay_histogram(events: Events, window: int) -> Tally:
-    """Customers per (A, B, delay): row A, column B * (window + 1) + delay."""
+@dataclass(frozen=True)
+class DelayCounts:
+    """Customers per (A, B, delay) for a range of antecedents A, sorted by A, B, delay;
+    only pairs (A, B) followed by at least `min_count` customers."""
+
+    antecedent: Int64s
+    consequent: Int64s
+    delay: Int64s
+    customers: Int64s
+
+
+@dataclass(frozen=True)
+class _Bits:
+    """Bit widths of the fields packed into keys. Fields are packed by shifts, and read back
+    by shifts and masks: an integer division costs twice a sort's pass over the same keys."""
+
+    item: int
+    delay: int
+    day: int
+
+    @classmethod
+    def of(cls, events: Events, window: int) -> _Bits:
+        days = int(events.day.max()) - int(events.day.min()) + 1 if len(events.day) else 1
+        return cls(_bits(events.n_items), _bits(window + 1), _bits(days))
+
+    @property
+    def customers(self) -> int:
+        """Customers per chunk whose keys still fit in an int64."""
+        return 1 << max(0, 62 - 2 * self.item - self.day - self.delay)
+
+
+def _bits(values: int) -> int:
+    """Bits that hold 0 .. values - 1."""
+    return max(values - 1, 0).bit_length()
+
+
+def delay_counts(events: Events, window: int, min_count: int = 1) -> Iterator[DelayCounts]:
+    """The counts, one range of antecedents at a time (ascending, about RANGE_PAIRS
+    candidates each), so only one range's keys are ever held. Each range's keys come out
+    of one plain sort: far cheaper than merging partial tallies."""
     starts, lengths = _followers(events, window)
-    n, width = events.n_items, window + 1
-    stride = (int(events.day.max(initial=0) - events.day.min(initial=0)) + 1) * width
-    bounds = _chunk_bounds(events.rank, lengths, max(1, 2**62 // (max(n, 1) ** 2 * stride)))
-    tally = _Tally(n, n * width)
-    for low, high in pairwise(bounds.tolist()):
-        tally.add(_first_follow_ups(events, starts, lengths, low, high, window, stride))
-    return tally.total()
+    bits = _Bits.of(events, window)
+    customer_starts = run_starts(events.rank)
+    per_item = np.bincount(events.item, weights=lengths, minlength=events.n_items)
+    per_item = per_item.astype(np.int64)
+    for low, high in _item_ranges(per_item, RANGE_PAIRS):
+        inside = (events.item >= low) & (events.item < high)
+        chosen = np.where(inside, lengths, 0).astype(np.int32)
+        del inside
+        keys = np.empty(int(per_item[low:high].sum()), np.int64)
+        filled = 0
+        for first, last in pairwise(_chunk_bounds(customer_starts, chosen, bits.customers)):
+            found = _first_follow_ups(events, starts, chosen, first, last, window, bits)
+            keys[filled : filled + len(found)] = found
+            filled += len(found)
+        del chosen
+        keys = keys[:filled]
+        keys.sort()
+        yield _counted(keys, bits, min_count)
 
 
-class _Tally:
-    """Customers per (A, B, delay) key, held as a sparse row per A.
+def _item_ranges(per_item: Int64s, size: int) -> list[tuple[int, int]]:
+    """Ranges of items [low, high) with about `size` candidates each; an item is never split."""
+    cuts = np.searchsorted(np.cumsum(per_item), np.arange(size, int(per_item.sum()), size))
+    bounds = sorted({0, *(cuts + 1).tolist(), len(per_item)})
+    return [(low, high) for low, high in pairwise(bounds) if low < high]
 
-    Keys are buffered, then sorted (a plain sort of packed integers is fast) and counted
-    into a sparse batch. Batches are added like a binary counter: a batch joins the one
-    below it on the stack only once it is about as large, so every count is merged about
-    log(batches) times rather than once per batch (a sparse addition is a linear merge).
-    """
 
-    def __init__(self, rows: int, columns: int) -> None:
-        self._shape = (rows, columns)
-        self._stack: list[Tally] = []
-        self._parts: list[Int64s] = []
-        self._pending = 0
-
-    def add(self, keys: Int64s) -> None:
-        """Keys are row * columns + column."""
-        self._parts.append(keys)
-        self._pending += len(keys)
-        if self._pending >= TALLY_ROWS:
-            self._flush()
-
-    def total(self) -> Tally:
-        self._flush()
-        total = cast(Tally, sp.csr_array(self._shape, dtype=np.int32))
-        while self._stack:
-            total = total + self._stack.pop()
-        return total
-
-    def _flush(self) -> None:
-        if not self._parts:
-            return
-        keys = np.sort(np.concatenate(self._parts))
-        self._parts, self._pending = [], 0
-        starts = run_starts(keys)
-        counts = np.diff(np.append(starts, len(keys))).astype(np.int32)
-        rows, columns = np.divmod(keys[starts], self._shape[1])
-        indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=self._shape[0]))))
-        batch = sp.csr_array((counts, columns, indptr), shape=self._shape)
-        batch.has_canonical_format = True  # sorted, distinct: scipy need not check again
-        while self._stack and self._stack[-1].nnz <= 2 * batch.nnz:
-            batch = cast(Tally, self._stack.pop() + batch)
-        self._stack.append(cast(Tally, batch))
+def _counted(keys: Int64s, bits: _Bits, min_count: int) -> DelayCounts:
+    """Sorted keys (A, B, delay), one per following customer, as counted rows of the pairs
+    with `min_count` customers or more: most pairs stop here, before any per-row work."""
+    pair_opens = run_starts(keys >> bits.delay)
+    followers = np.diff(np.append(pair_opens, len(keys)))
+    keys = keys[np.repeat(followers >= min_count, followers)]
+    del pair_opens, followers
+    opens = run_starts(keys)
+    customers = np.diff(np.append(opens, len(keys)))
+    distinct = keys[opens]  # (A, B, delay)
+    del keys, opens
+    pair = distinct >> bits.delay
+    return DelayCounts(
+        pair >> bits.item,
+        pair & ((1 << bits.item) - 1),
+        distinct & ((1 << bits.delay) - 1),
+        customers,
+    )
 
 
 def _followers(events: Events, window: int) -> tuple[Int32s, Int32s]:
@@ -96,18 +126,18 @@ def _followers(events: Events, window: int) -> tuple[Int32s, Int32s]:
     return starts.astype(np.int32), np.maximum(ends - starts, 0).astype(np.int32)
 
 
-def _chunk_bounds(rank: Int32s, lengths: Int32s, max_customers: int) -> Int64s:
+def _chunk_bounds(customer_starts: Int64s, lengths: Int32s, max_customers: int) -> list[int]:
     """Event index bounds of chunks: whole customers, about CHUNK_PAIRS candidates each."""
-    customer_starts = run_starts(rank)
     if len(customer_starts) == 0:
-        return np.zeros(1, np.int64)
+        return [0]
     before = np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)))[customer_starts]
     by_pairs = before // CHUNK_PAIRS
     by_customers = np.arange(len(customer_starts)) // max_customers
     opens = np.concatenate(
         ([True], (by_pairs[1:] != by_pairs[:-1]) | (by_customers[1:] != by_customers[:-1]))
     )
-    return np.append(customer_starts[opens], len(rank))
+    bounds: list[int] = np.append(customer_starts[opens], len(lengths)).tolist()
+    return bounds
 
 
 def _first_follow_ups(
@@ -117,25 +147,39 @@ def _first_follow_ups(
     low: int,
     high: int,
     window: int,
-    stride: int,
+    bits: _Bits,
 ) -> Int64s:
-    """Key (A * n + B) * width + delay, once per customer and A != B: their first day with
-    a B after an A, at the shortest delay that day. One plain sort of packed keys finds it:
+    """Key (A, B, delay) packed, once per customer and A != B: their first day with a B
+    after an A, at the shortest delay that day. One plain sort of packed keys finds it:
     sorting values is several times faster than any argsort."""
-    counts = lengths[low:high]
-    first = np.repeat(np.arange(low, high, dtype=np.int64), counts)
-    before = np.cumsum(counts, dtype=np.int64) - counts
-    offsets = np.arange(len(first), dtype=np.int64) - np.repeat(before, counts)
-    later = np.repeat(starts[low:high].astype(np.int64), counts) + offsets
-    a, b = events.item[first].astype(np.int64), events.item[later].astype(np.int64)
-    distinct = a != b
-    first, later, a, b = first[distinct], later[distinct], a[distinct], b[distinct]
-    n, width = events.n_items, window + 1
-    day = events.day[later].astype(np.int64)
-    # Ranks relative to the chunk (and few enough customers per chunk) keep this in int64.
-    who = ((events.rank[first].astype(np.int64) - int(events.rank[low])) * n + a) * n + b
-    keys = who * stride + (day - int(events.day.min())) * width + (day - events.day[first])
+    # Only the events with candidates in this range of antecedents: a range pass must not
+    # cost every event of the shop again.
+    chosen = np.flatnonzero(lengths[low:high]) + low
+    counts = lengths[chosen]
+    first_day = int(events.day.min())
+    rank = events.rank[chosen].astype(np.int64) - int(events.rank[low])
+    item = events.item[chosen].astype(np.int64)
+    day = events.day[chosen].astype(np.int64) - first_day
+    # Candidate j of event e is followed by event starts[e] + (j - candidates before e).
+    shift = starts[chosen].astype(np.int64) - (np.cumsum(counts, dtype=np.int64) - counts)
+    del chosen
+    later = np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(shift, counts)
+    del shift
+    b = events.item[later].astype(np.int64)
+    later_day = events.day[later].astype(np.int64) - first_day
+    del later
+    other = np.repeat(item, counts) != b  # A then A is a rebuy, not a sequence
+    # (customer, A, B, day of B, delay) packed; customers relative to the chunk (and few
+    # enough of them per chunk) keep it within an int64.
+    since = bits.day + bits.delay
+    keys = (np.repeat(((rank << bits.item) | item) << bits.item, counts) | b) << since
+    del b
+    keys += (later_day << bits.delay) + later_day - np.repeat(day, counts)
+    del later_day
+    keys = keys[other]
+    del other
     keys.sort()
-    leaders = keys[run_starts(keys // stride)]
-    pairs: Int64s = leaders // stride % (n * n) * width + leaders % width
-    return pairs
+    leaders = keys[run_starts(keys >> since)]
+    pair = (leaders >> since) & ((1 << (2 * bits.item)) - 1)
+    found: Int64s = (pair << bits.delay) | (leaders & ((1 << bits.delay) - 1))
+    return found

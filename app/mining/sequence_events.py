@@ -16,7 +16,10 @@ SECONDS_PER_DAY = 86_400
 
 @dataclass(frozen=True)
 class Purchases:
-    """One row per order line: customer, order, epoch seconds of the order, item code."""
+    """One row per order line: customer, order, epoch seconds of the order, item code.
+
+    Customer and time belong to the order: every line of one order carries the same ones.
+    """
 
     customer: Int64s
     order: Int64s
@@ -49,15 +52,33 @@ class Events:
 
 
 def prepare(purchases: Purchases) -> Events:
-    order, customer, at, item = _distinct_lines(purchases)
-    population, rank = _population(customer, order)
-    at, item = at[rank >= 0], item[rank >= 0]
-    rank = rank[rank >= 0]
+    """Events of the population, from one sort of the orders and one plain sort of the lines.
+
+    Orders are put in (customer, time, order) order first, so each line's key is just its
+    order's position and its item: a plain sort of those packed integers both orders the
+    events and brings repeats of an (order, item) together, where an argsort of the lines
+    (several times slower) would be needed otherwise.
+    """
     n = purchases.n_items
+    order = _dense(purchases.order)
+    orders, customer, at = _orders(order, purchases.customer, purchases.at)
+    population, rank = _population(customer)
+    inside = rank >= 0
+    orders, rank, at = orders[inside], rank[inside], at[inside]
     span = int(at.max() - at.min()) + 1 if len(at) else 1
-    # Stable sorts keep (order, item) order among equal keys, so no lexsort is needed.
+    # Stable: orders of one customer at one time stay in order-number order.
     by_time = np.argsort(rank * span + (at - at.min(initial=0)), kind="stable")
-    rank, at, item = rank[by_time], at[by_time], item[by_time]
+    orders, rank, at = orders[by_time], rank[by_time], at[by_time]
+    position = np.full(int(order.max(initial=-1)) + 1, -1, np.int64)
+    position[orders] = np.arange(len(orders))
+    line = position[order]
+    keys = np.sort(line[line >= 0] * n + purchases.item[line >= 0])
+    del line
+    keys = keys[run_starts(keys)]  # once per (order, item)
+    where, item = keys // n, (keys % n).astype(np.int32)
+    del keys
+    rank, at = rank[where], at[where]
+    del where
     by_item = np.argsort(rank * n + item, kind="stable")
     held = by_item[run_starts(rank[by_item] * n + item[by_item])]
     holders = np.bincount(item[held], minlength=n).astype(np.int64)
@@ -67,29 +88,32 @@ def prepare(purchases: Purchases) -> Events:
     )
 
 
-def _distinct_lines(purchases: Purchases) -> tuple[Int64s, Int64s, Int64s, Int32s]:
-    """(order, customer, at, item) once per (order, item), sorted by order then item."""
-    n = purchases.n_items
-    keys, first = np.unique(_dense(purchases.order) * n + purchases.item, return_index=True)
-    item = (keys % n).astype(np.int32)
-    return keys // n, purchases.customer[first], purchases.at[first], item
+def _orders(order: Int64s, customer: Int64s, at: Int64s) -> tuple[Int64s, Int64s, Int64s]:
+    """The distinct orders ascending, with their customer and time (every line of an order
+    carries the same ones): written through a table indexed by order, no sort needed."""
+    size = int(order.max(initial=-1)) + 1
+    present = np.zeros(size, np.bool_)
+    present[order] = True
+    customer_of, at_of = np.zeros(size, np.int64), np.zeros(size, np.int64)
+    customer_of[order], at_of[order] = customer, at
+    orders = np.flatnonzero(present).astype(np.int64)
+    return orders, customer_of[orders], at_of[orders]
 
 
-def _population(customer: Int64s, order: Int64s) -> tuple[int, Int64s]:
-    """How many customers have two or more orders, and each line's dense number among
-    them (-1 for the others). Lines come sorted by order."""
-    opens = run_starts(order)
-    ids, orders_per = np.unique(customer[opens], return_counts=True)
-    population = ids[orders_per >= 2]
-    at = np.minimum(np.searchsorted(population, customer), max(len(population) - 1, 0))
-    inside = population[at] == customer if len(population) else np.zeros(len(customer), bool)
-    rank: Int64s = np.where(inside, at, -1).astype(np.int64)
-    return len(population), rank
+def _population(customer: Int64s) -> tuple[int, Int64s]:
+    """How many customers have two or more orders, and each order's dense customer number
+    among them (-1 for the others). One entry per order."""
+    _, inverse, orders_per = np.unique(customer, return_inverse=True, return_counts=True)
+    repeat = orders_per >= 2
+    number = np.cumsum(repeat) - 1
+    inverse = inverse.reshape(-1)
+    rank: Int64s = np.where(repeat[inverse], number[inverse], -1).astype(np.int64)
+    return int(repeat.sum()), rank
 
 
 def _dense(values: Int64s) -> Int64s:
-    """Values as small non-negative numbers, so order * n_items + item stays in int64."""
-    if len(values) == 0 or (values.min() >= 0 and values.max() < 2**40):
+    """Values as small non-negative numbers, so a table indexed by them stays small."""
+    if len(values) == 0 or (values.min() >= 0 and values.max() < max(4 * len(values), 1024)):
         return values
     dense: Int64s = np.unique(values, return_inverse=True)[1].astype(np.int64).reshape(-1)
     return dense

@@ -26,14 +26,13 @@ of customers with two or more orders (N of them):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from app.mining.runs import run_quantiles, run_starts
-from app.mining.sequence_counts import TALLY_ROWS, Tally, delay_histogram
+from app.mining.sequence_counts import DelayCounts, delay_counts
 from app.mining.sequence_events import SECONDS_PER_DAY, Events, Purchases, prepare
 from app.mining.thresholds import DecimalLike, at_least, exact_fraction
 
@@ -151,11 +150,10 @@ def mine_events(events: Events, params: SequenceParams) -> tuple[SequenceTable, 
 
 
 def _sequences(events: Events, params: SequenceParams) -> SequenceTable:
-    tally = delay_histogram(events, params.window_days)
-    parts = [
-        _strong_rules(events, params, tally, low, high)
-        for low, high in list(pairwise(_row_blocks(tally.indptr, TALLY_ROWS))) or [(0, 0)]
-    ]
+    parts = [_strong_rules(events, params, counts)
+             for counts in delay_counts(events, params.window_days, params.min_count)]  # fmt: skip
+    if not parts:
+        parts = [_strong_rules(events, params, _NO_COUNTS)]
     a, b, count, held_a, held_b, q1, median, q3 = (
         np.concatenate([part[k] for part in parts]) for k in range(8)
     )
@@ -163,38 +161,26 @@ def _sequences(events: Events, params: SequenceParams) -> SequenceTable:
     return _ranked(table, params.top_n)
 
 
-def _row_blocks(indptr: NDArray[np.int32] | Int64s, size: int) -> list[int]:
-    """Row bounds of blocks of about `size` entries, so per-entry arrays stay small."""
-    cuts = np.searchsorted(indptr, np.arange(size, int(indptr[-1]), size))
-    return sorted({0, *cuts.tolist(), len(indptr) - 1})
+_NO_COUNTS = DelayCounts(*(np.empty(0, np.int64) for _ in range(4)))
 
 
 def _strong_rules(
-    events: Events,
-    params: SequenceParams,
-    tally: Tally,
-    low: int,
-    high: int,
+    events: Events, params: SequenceParams, counts: DelayCounts
 ) -> tuple[NDArray[Any], ...]:
-    """Rules of antecedents low..high-1: columns (A, B, count, holders A, holders B, q1,
-    median, q3). Entries run by (A, B, delay), as columns are B * width + delay in row A."""
-    width = params.window_days + 1
-    first, last = int(tally.indptr[low]), int(tally.indptr[high])
-    columns, data = tally.indices[first:last], tally.data[first:last]
-    consequent = columns // width
-    antecedent = np.repeat(
-        np.arange(low, high, dtype=np.int32), np.diff(tally.indptr[low : high + 1])
-    )
+    """Rules of one range of antecedents: columns (A, B, count, holders A, holders B, q1,
+    median, q3). Rows run by (A, B, delay)."""
+    antecedent, consequent = counts.antecedent, counts.consequent
     changed = (consequent[1:] != consequent[:-1]) | (antecedent[1:] != antecedent[:-1])
     starts = np.concatenate(([0], np.flatnonzero(changed) + 1)).astype(np.int64)
-    count = np.add.reduceat(data, starts).astype(np.int64) if len(data) else np.empty(0, np.int64)
+    data = counts.customers
+    count = np.add.reduceat(data, starts) if len(data) else np.empty(0, np.int64)
     kept = np.flatnonzero(count >= params.min_count)  # most pairs stop here, cheaply
     a, b, count = antecedent[starts[kept]], consequent[starts[kept]], count[kept]
     held_a, held_b = events.holders[a], events.holders[b]
     strong = at_least(count, held_a, exact_fraction("min_confidence", params.min_confidence))
     lift = exact_fraction("min_lift", params.min_lift)
     strong &= at_least(count * np.int64(events.n_customers), held_a * held_b, lift)
-    q1, median, q3 = run_quantiles(columns % width, data.astype(np.int64), starts, kept[strong])
+    q1, median, q3 = run_quantiles(counts.delay, data, starts, kept[strong])
     return (
         a[strong].astype(np.int32),
         b[strong].astype(np.int32),

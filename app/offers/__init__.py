@@ -15,7 +15,14 @@ from app.offers.choice import (
     upgrade_offers,
 )
 from app.offers.conversion import ConversionRate, PlanChange, conversion_rates
-from app.offers.errors import InvalidOfferId, InvalidUsage, OffersError, UnknownPlan
+from app.offers.errors import (
+    InvalidOfferId,
+    InvalidUsage,
+    OfferNotForCustomer,
+    OffersError,
+    UnknownPlan,
+)
+from app.offers.offer_ids import sign_offer_id, verify_offer_id
 from app.offers.plans import Plan, PlanCatalog, plans_from_json, plans_to_json
 from app.offers.triggers import Trigger
 from app.offers.usage import UsageSample
@@ -27,6 +34,7 @@ __all__ = [
     "InvalidUsage",
     "NoOfferReason",
     "Offer",
+    "OfferNotForCustomer",
     "OfferPolicy",
     "OffersError",
     "Plan",
@@ -45,5 +53,7 @@ __all__ = [
     "parse_offer_id",
     "plans_from_json",
     "plans_to_json",
+    "sign_offer_id",
     "upgrade_offers",
+    "verify_offer_id",
 ]

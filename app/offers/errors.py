@@ -28,5 +28,13 @@ class InvalidOfferId(OffersError):
     """An offer id that `parse_offer_id` cannot read (the API answers 404)."""
 
     def __init__(self, offer_id: str) -> None:
-        super().__init__(f"malformed offer id {offer_id!r}, expected 'FROM->TO'")
+        super().__init__(f"malformed offer id {offer_id!r}, expected 'FROM->TO.SIGNATURE'")
+        self.offer_id = offer_id
+
+
+class OfferNotForCustomer(OffersError):
+    """A well-formed offer id whose signature is not the given customer's (the API: 404)."""
+
+    def __init__(self, offer_id: str) -> None:
+        super().__init__(f"offer id {offer_id!r} was not made for this customer_id")
         self.offer_id = offer_id

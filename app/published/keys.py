@@ -11,6 +11,7 @@ VERSIONS = f"{PREFIX}:versions"
 BUILDING = f"{PREFIX}:building"
 MERCHANDISING = f"{PREFIX}:merchandising"
 DECLINES = f"{PREFIX}:declines"  # declined upgrade offers, scored by when
+SIGNING_SECRET = f"{PREFIX}:signing_secret"  # offer ids, console sessions; made by the first reader
 RATE_LIMITS = f"{PREFIX}:limits"  # prefix of the rate limiter's counters, per key and scope
 
 

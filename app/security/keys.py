@@ -127,6 +127,10 @@ class KeyRing:
                 found = key
         return found
 
+    def with_scope(self, scope: Scope) -> tuple[ApiKey, ...]:
+        """Every key held now that grants `scope` (the keys file's included)."""
+        return tuple(key for key in self._keys if scope in key.scopes)
+
     def scopes_for(self, secret: str | bytes) -> frozenset[Scope] | None:
         """The scopes a secret grants, or None for an unknown secret."""
         key = self.lookup(secret)

@@ -6,9 +6,11 @@ poll; its own declines count at once. Another process's decline is seen within o
 poll interval. Times are the store's clock throughout, so hosts whose clocks disagree
 still agree on when a cooldown ends.
 
-Held: ~200 bytes per active decline per process. When the log could not be read for
-`stale_after` seconds, answers that depend on cooldowns are refused (StoreUnavailable)
-rather than risk offering a plan the customer just declined.
+Held: ~300 bytes per active decline per process, at most `held_max` of them: past the cap
+the oldest decline is dropped (and counted in cartlift_declines_evicted_total), so memory
+stays bounded whatever the traffic; size the cap above the declines one cooldown collects.
+When the log could not be read for `stale_after` seconds, answers that depend on cooldowns
+are refused (StoreUnavailable) rather than risk offering a plan the customer just declined.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from app import metrics
 from app.logs import get_logger
 from app.serving.guard import StoreGuard, StoreUnavailable
 from app.store.base import Decline, RuleStore
@@ -30,13 +33,21 @@ LOAD_TIMEOUT_SECONDS = 30.0
 
 class Cooldowns:
     def __init__(
-        self, store: RuleStore, guard: StoreGuard, cooldown_seconds: float, stale_after: float
+        self,
+        store: RuleStore,
+        guard: StoreGuard,
+        cooldown_seconds: float,
+        stale_after: float,
+        held_max: int = 100_000,
     ) -> None:
         self._store = store
         self._guard = guard
         self.cooldown_seconds = cooldown_seconds
         self._stale_after = stale_after
-        self._declined: dict[str, dict[str, float]] = {}  # customer -> plan -> declined at
+        self._held_max = held_max
+        # (customer, plan) -> declined at; insertion order is arrival order, so the first
+        # entry is the oldest one held (a decline declined again moves to the end).
+        self._declined: dict[tuple[str, str], float] = {}
         self._store_now: float | None = None  # the store's clock at the last sync
         self._synced_at = 0.0  # time.monotonic() of the last sync
         self._pruned_at = float("-inf")
@@ -52,14 +63,17 @@ class Cooldowns:
         except StoreUnavailable as error:
             self.last_error = f"declines unavailable: {error}"
             return
-        for decline in answer.declines:
-            self._hold(decline)
+        oldest_kept = answer.now - self.cooldown_seconds
+        for decline in sorted(answer.declines, key=lambda held: held.at):
+            if decline.at > oldest_kept:  # the log may still hold some past their cooldown
+                self._hold(decline)
+        metrics.DECLINES_HELD.set(len(self._declined))
         self._store_now, self._synced_at = answer.now, time.monotonic()
         self.last_error = None
         if answer.now - self._pruned_at >= PRUNE_EVERY_SECONDS:
             self._prune(answer.now)
         if first:
-            log.info("declines_loaded", customers=len(self._declined))
+            log.info("declines_loaded", declines=len(self._declined))
 
     async def poll_forever(self, interval: float) -> None:
         while True:
@@ -75,18 +89,23 @@ class Cooldowns:
     def remember(self, decline: Decline) -> None:
         """A decline this process just wrote: it counts before the next poll."""
         self._hold(decline)
+        metrics.DECLINES_HELD.set(len(self._declined))
 
     def declined(self, customer_id: str, plan_ids: tuple[str, ...]) -> frozenset[str]:
         """Which of these plans the customer declined within the cooldown.
 
         Raises StoreUnavailable when the log has not been read for `stale_after` seconds.
         """
-        now = self.store_now()
-        plans = self._declined.get(customer_id)
-        if not plans:
-            return frozenset()
-        since = now - self.cooldown_seconds
-        return frozenset(plan for plan in plan_ids if plans.get(plan, float("-inf")) > since)
+        since = self.store_now() - self.cooldown_seconds
+        held = self._declined
+        return frozenset(
+            plan for plan in plan_ids if held.get((customer_id, plan), float("-inf")) > since
+        )
+
+    @property
+    def held(self) -> int:
+        """Declines held in this process now."""
+        return len(self._declined)
 
     def store_now(self) -> float:
         """The store's clock now, from the last sync; raises StoreUnavailable when stale."""
@@ -98,15 +117,20 @@ class Cooldowns:
         return self._store_now + age
 
     def _hold(self, decline: Decline) -> None:
-        plans = self._declined.setdefault(decline.customer_id, {})
-        plans[decline.plan_id] = max(decline.at, plans.get(decline.plan_id, decline.at))
+        key = (decline.customer_id, decline.plan_id)
+        held = self._declined.get(key)
+        if held is not None and held >= decline.at:
+            return  # read again through the overlap, or an older copy: nothing new
+        self._declined.pop(key, None)
+        self._declined[key] = decline.at
+        if len(self._declined) > self._held_max:
+            del self._declined[next(iter(self._declined))]
+            metrics.DECLINES_EVICTED.inc()
 
     def _prune(self, now: float) -> None:
         since = now - self.cooldown_seconds
-        for customer in list(self._declined):
-            plans = self._declined[customer]
-            for plan in [plan for plan, at in plans.items() if at <= since]:
-                del plans[plan]
-            if not plans:
-                del self._declined[customer]
+        expired = [key for key, at in self._declined.items() if at <= since]
+        for key in expired:
+            del self._declined[key]
         self._pruned_at = now
+        metrics.DECLINES_HELD.set(len(self._declined))

@@ -8,6 +8,8 @@ from typing import Protocol
 
 import orjson
 
+SIGNING_SECRET_BYTES = 32
+
 
 class StoreError(Exception):
     """The store could not be read or written."""
@@ -88,6 +90,15 @@ class RuleStore(Protocol):
 
     async def declines_since(self, since: float) -> Declines:
         """The store's clock now and every decline noted at or after `since` (-inf: all)."""
+        ...
+
+    async def signing_secret(self) -> bytes:
+        """The service's signing secret (offer ids, console sessions): made by the first
+        caller, then the same for every process.
+
+        Removing it from the store (the key, or the file) rotates it: offer ids and console
+        sessions made before are refused once the processes restart.
+        """
         ...
 
     async def ping(self) -> None: ...

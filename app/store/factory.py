@@ -14,7 +14,11 @@ from app.store.redis_store import RedisRuleStore, job_client, request_client
 
 
 def store_for_requests(settings: Settings) -> RuleStore:
-    url, timeout, pool = settings.redis_url, settings.store_timeout_ms, settings.store_pool_size
+    url, timeout, pool = (
+        settings.reveal_redis_url(),
+        settings.store_timeout_ms,
+        settings.store_pool_size,
+    )
     if url and settings.redis_cluster:
         return RedisClusterRuleStore(cluster_request_client(url, timeout, pool))
     if url:
@@ -23,8 +27,9 @@ def store_for_requests(settings: Settings) -> RuleStore:
 
 
 def store_for_jobs(settings: Settings) -> RuleStore:
-    if settings.redis_url and settings.redis_cluster:
-        return RedisClusterRuleStore(cluster_job_client(settings.redis_url))
-    if settings.redis_url:
-        return RedisRuleStore(job_client(settings.redis_url))
+    url = settings.reveal_redis_url()
+    if url and settings.redis_cluster:
+        return RedisClusterRuleStore(cluster_job_client(url))
+    if url:
+        return RedisRuleStore(job_client(url))
     return FileRuleStore(settings.snapshot_dir)

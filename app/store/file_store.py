@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import orjson
 
-from app.store.base import (
-    Declines,
-    StoreError,
-    UnknownVersion,
-    decline_from,
-    decline_member,
-)
+from app.store.base import SIGNING_SECRET_BYTES, Declines, StoreError, UnknownVersion
+from app.store.decline_journal import DeclineJournal
+from app.store.files import replace_file
 
 SEPARATOR = b"\t"
+SIGNING_SECRET_FILE = "signing_secret"
 
 
 class FileRuleStore:
@@ -31,6 +29,7 @@ class FileRuleStore:
     def __init__(self, directory: Path) -> None:
         self._dir = directory
         self._cache: dict[int, dict[str, bytes]] = {}
+        self._declines = DeclineJournal(directory)
 
     async def current_version(self) -> int | None:
         try:
@@ -60,7 +59,7 @@ class FileRuleStore:
         self._dir.mkdir(parents=True, exist_ok=True)
         counter = self._dir / "next_version"
         version = int(counter.read_text()) + 1 if counter.exists() else 1
-        _replace(counter, str(version).encode())
+        replace_file(counter, str(version).encode())
         (self._dir / f"v{version}.partial").write_bytes(b"")
         return version
 
@@ -79,7 +78,7 @@ class FileRuleStore:
             raise StoreError(
                 f"version {version} was discarded while it was being written"
             ) from None
-        _replace(self._dir / "current", str(version).encode())
+        replace_file(self._dir / "current", str(version).encode())
         sealed = await self.versions()
         dropped = [old for old in sealed[:-keep] if old != version] if keep else []
         for old in dropped:
@@ -89,7 +88,7 @@ class FileRuleStore:
     async def rollback(self, version: int) -> None:
         if version not in await self.versions():
             raise UnknownVersion(f"version {version} is not held by the store")
-        _replace(self._dir / "current", str(version).encode())
+        replace_file(self._dir / "current", str(version).encode())
 
     async def versions(self) -> list[int]:
         return sorted(int(path.stem[1:]) for path in self._dir.glob("v*.rules"))
@@ -110,7 +109,7 @@ class FileRuleStore:
         expires = now + ttl_seconds if ttl_seconds > 0 else None
         flags[name] = [value.decode(), expires]
         self._dir.mkdir(parents=True, exist_ok=True)
-        _replace(self._dir / "flags.json", orjson.dumps(flags))
+        replace_file(self._dir / "flags.json", orjson.dumps(flags))
 
     async def get_flags(self, names: Sequence[str]) -> list[bytes | None]:
         flags = self._read_flags()
@@ -123,32 +122,38 @@ class FileRuleStore:
         return found
 
     async def record_decline(self, customer_id: str, plan_id: str, keep_seconds: float) -> float:
-        now = time.time()
-        kept = {m: at for m, at in self._read_declines().items() if at >= now - keep_seconds}
-        kept[decline_member(customer_id, plan_id).decode()] = now
-        self._dir.mkdir(parents=True, exist_ok=True)
-        _replace(self._dir / "declines.json", orjson.dumps(kept))
-        return now
+        return await self._declines.append(customer_id, plan_id, keep_seconds)
 
     async def declines_since(self, since: float) -> Declines:
-        now = time.time()
-        found = [decline_from(m, at) for m, at in self._read_declines().items() if at >= since]
-        return Declines(now, found)
+        return await self._declines.since(since)
 
-    def _read_declines(self) -> dict[str, float]:
+    async def signing_secret(self) -> bytes:
+        return await asyncio.to_thread(self._signing_secret)
+
+    def _signing_secret(self) -> bytes:
+        path = self._dir / SIGNING_SECRET_FILE
         try:
-            data = orjson.loads((self._dir / "declines.json").read_bytes())
+            return path.read_bytes()
         except FileNotFoundError:
-            return {}
-        except orjson.JSONDecodeError as error:
-            raise StoreError(f"declines.json is not JSON: {error}") from error
-        return {str(member): float(at) for member, at in data.items()}
+            pass
+        self._dir.mkdir(parents=True, exist_ok=True)
+        fresh = self._dir / f"{SIGNING_SECRET_FILE}.{os.getpid()}.{time.monotonic_ns()}.tmp"
+        descriptor = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(secrets.token_bytes(SIGNING_SECRET_BYTES))
+        try:  # link, unlike replace, fails when another worker got there first
+            os.link(fresh, path)
+        except FileExistsError:
+            pass
+        finally:
+            fresh.unlink()
+        return path.read_bytes()
 
     async def ping(self) -> None:
         # A missing directory only means nothing was published yet; a file in its place
         # is a broken deployment.
         if self._dir.exists() and not self._dir.is_dir():
-            raise StoreError(f"snapshot path {self._dir} is not a directory")
+            raise StoreError("CARTLIFT_SNAPSHOT_DIR is not a directory")
 
     async def close(self) -> None:
         self._cache.clear()
@@ -170,10 +175,3 @@ class FileRuleStore:
         except FileNotFoundError:
             return {}
         return loaded
-
-
-def _replace(path: Path, content: bytes) -> None:
-    # A name per writer, so two workers writing at once never share a half-written file.
-    temporary = path.with_suffix(f"{path.suffix}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    temporary.write_bytes(content)
-    os.replace(temporary, path)

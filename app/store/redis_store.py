@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import secrets
 from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import Any
@@ -11,8 +13,10 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisClusterException, RedisError
 from redis.retry import Retry
 
+from app.failures import hide_locations
 from app.published import keys
 from app.store.base import (
+    SIGNING_SECRET_BYTES,
     Declines,
     StoreError,
     UnknownVersion,
@@ -28,13 +32,16 @@ redis.call('SET', KEYS[3], ARGV[1])
 return 1
 """
 MSET_ENTRIES = 1_000
-# Declines are scored by Redis's own clock, so every API process reads one timeline.
+# Declines are scored by Redis's own clock, so every API process reads one timeline. Each
+# write prunes the ones past their cooldown, and the set itself expires one cooldown after
+# the last decline: Redis holds the cooldown's declines and nothing older.
 RECORD_DECLINE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 local oldest = string.format('%.6f', now - tonumber(ARGV[2]))
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. oldest)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return string.format('%.6f', now)
 """
 DECLINES_SINCE = """
@@ -142,8 +149,9 @@ class RedisRuleStore:
 
     async def record_decline(self, customer_id: str, plan_id: str, keep_seconds: float) -> float:
         member = decline_member(customer_id, plan_id)
+        keep_ms = max(1, math.ceil(keep_seconds * 1000))
         at = await self._call(
-            self._redis.eval(RECORD_DECLINE, 1, keys.DECLINES, member, repr(keep_seconds))
+            self._redis.eval(RECORD_DECLINE, 1, keys.DECLINES, member, repr(keep_seconds), keep_ms)
         )
         return float(at)
 
@@ -153,6 +161,15 @@ class RedisRuleStore:
         )
         pairs = zip(flat[::2], flat[1::2], strict=True)
         return Declines(float(now), [decline_from(member, float(at)) for member, at in pairs])
+
+    async def signing_secret(self) -> bytes:
+        # SET NX: of workers starting together, the first one's secret is everyone's.
+        fresh = secrets.token_bytes(SIGNING_SECRET_BYTES)
+        await self._call(self._redis.set(keys.SIGNING_SECRET, fresh, nx=True))
+        secret: bytes | None = await self._call(self._redis.get(keys.SIGNING_SECRET))
+        if not secret:
+            raise StoreError("the offer secret vanished while it was being read")
+        return secret
 
     async def ping(self) -> None:
         await self._call(self._redis.ping())
@@ -188,7 +205,8 @@ class RedisRuleStore:
             return await awaitable
         except (RedisError, RedisClusterException) as error:
             # A cluster that cannot be reached, or has no node for a slot, raises the latter.
-            raise StoreError(f"redis: {error}") from error
+            # The reason, not the place: the text reaches answers and command errors.
+            raise StoreError(f"redis: {hide_locations(str(error))}") from error
 
 
 def _score(value: float) -> str:

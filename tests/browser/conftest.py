@@ -44,6 +44,7 @@ def server(shop: Shop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ser
         CARTLIFT_ADMIN_API_KEY=ADMIN_KEY,
         CARTLIFT_API_KEYS=f"recommend:{CLIENT_KEY}",
         CARTLIFT_VERSION_POLL_SECONDS="0.2",
+        CARTLIFT_HOLDOUT_PERCENT="50",  # the split of the experiment the overview shows
     )
     with served(env=env, cwd=tmp_path_factory.mktemp("console"), workers=2) as running:
         yield running

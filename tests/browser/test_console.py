@@ -13,8 +13,14 @@ from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
+from sqlalchemy import delete
 
+from app.db.models import Event, EventLine, Exposure
+from app.events.drain import drain_once
+from app.events.simulate import Planted, simulate
+from app.events.stream import RedisEventLog
 from tests.browser.conftest import ADMIN_KEY, CLIENT_KEY, SCREENSHOTS
+from tests.conftest import fresh_redis
 from tests.e2e.test_recommend import Shop
 from tests.processes import Server
 
@@ -269,6 +275,30 @@ def test_the_report_pages_show_the_heatmap_and_download_csv(
     open_page(browser, server, PAGES["report-bundles"])
     assert browser.find_elements(By.CSS_SELECTOR, "#bundles tbody tr td a")
     assert errors(browser) == []
+
+
+async def test_the_overview_shows_the_experiments_uplift_once_it_exists(
+    browser: Chrome, server: Server, shop: Shop
+) -> None:
+    open_page(browser, server, "/console")
+    assert find(browser, "#no-experiment")
+    try:
+        async with fresh_redis() as client:
+            event_log = RedisEventLog(client)
+            await event_log.append(simulate(Planted(units=800), seed=3))
+            await drain_once(event_log, shop.engine)
+        open_page(browser, server, "/console")
+        revenue = find(browser, "#uplift-revenue").text
+        assert "Revenue per unit" in revenue and " to " in revenue  # its 95 % interval
+        assert find(browser, "#uplift-conversion")
+        assert not browser.find_elements(By.CSS_SELECTOR, ".srm")  # split as configured
+        browser.execute_script("arguments[0].scrollIntoView();", find(browser, "#experiment"))
+        shot(browser, "overview-experiment")
+        assert errors(browser) == []
+    finally:
+        async with shop.engine.begin() as conn:
+            for model in (EventLine, Event, Exposure):
+                await conn.execute(delete(model))
 
 
 def test_signing_out_ends_the_session(browser: Chrome, server: Server) -> None:

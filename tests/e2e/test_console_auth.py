@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from app.console.auth import LoginThrottle
 from app.demo.shop import DemoFiles
 from tests.e2e.test_recommend import Shop, demo_shop
 
 KEY = "console-admin-key-0123456789"
+ADMIN_ELSEWHERE = "scoped-admin-key-0123456789"
 PAGES = ("/console", "/console/rules?sku=roses-red-12", "/console/try?cart=roses-red-12")
 
 
@@ -112,6 +117,68 @@ async def test_a_change_without_the_csrf_token_is_refused(shop: Shop, tmp_path: 
         still = await client.get("/console")
     assert missing.status_code == 403 and wrong.status_code == 403
     assert still.status_code == 200  # the refused logout did not sign out
+
+
+@pytest.mark.parametrize("where", ["api_keys", "api_keys_file"])
+async def test_any_key_with_the_admin_scope_signs_in(
+    shop: Shop, tmp_path: Path, where: str
+) -> None:
+    client_key = "client-only-key-0123456789"
+    keys = [f"recommend+admin:{ADMIN_ELSEWHERE}", f"recommend:{client_key}"]
+    async with shop.app(tmp_path, **_keys_setting(where, keys, tmp_path)) as client:
+        form = await client.get("/console/login")
+        signed_in = await sign_in(client, key=ADMIN_ELSEWHERE)
+        page = await client.get("/console")
+    assert form.status_code == 200 and 'name="key"' in form.text
+    assert signed_in.status_code == 303 and "cartlift_console" in signed_in.headers["set-cookie"]
+    assert page.status_code == 200
+
+
+@pytest.mark.parametrize("where", ["api_keys", "api_keys_file"])
+async def test_a_key_without_the_admin_scope_is_refused_like_a_wrong_key(
+    shop: Shop, tmp_path: Path, where: str
+) -> None:
+    client_key = "client-only-key-0123456789"
+    keys = [f"recommend+customer+metrics:{client_key}", f"admin:{ADMIN_ELSEWHERE}"]
+    async with shop.app(tmp_path, **_keys_setting(where, keys, tmp_path)) as client:
+        scoped = await sign_in(client, key=client_key)
+        wrong = await sign_in(client, key="never-configured-0123456789")
+        page = await client.get("/console")
+    assert scoped.status_code == wrong.status_code == 401
+    assert "not an admin key" in scoped.text and "set-cookie" not in scoped.headers
+    assert scoped.text.replace(client_key, "") == scoped.text  # the key is not echoed
+    assert page.status_code == 303
+
+
+async def test_removing_an_admin_key_from_the_keys_file_ends_its_sessions(
+    shop: Shop, tmp_path: Path
+) -> None:
+    keys_file = tmp_path / "keys"
+    keys_file.write_text(_hashed(f"admin:{ADMIN_ELSEWHERE}") + "\n")
+    async with shop.app(tmp_path, api_keys_file=keys_file) as client:
+        await sign_in(client, key=ADMIN_ELSEWHERE)
+        before = await client.get("/console")
+        keys_file.write_text(_hashed(f"admin:{KEY}") + "\n")  # rotated: the old key is gone
+        after = before
+        for _ in range(50):  # the watcher rereads the file about every second
+            after = await client.get("/console")
+            if after.status_code == 303:
+                break
+            await asyncio.sleep(0.1)
+    assert before.status_code == 200 and after.status_code == 303
+
+
+def _hashed(entry: str) -> str:
+    scopes, _, secret = entry.partition(":")
+    return f"{scopes}:sha256:{hashlib.sha256(secret.encode()).hexdigest()}"
+
+
+def _keys_setting(where: str, entries: list[str], tmp_path: Path) -> dict[str, Any]:
+    if where == "api_keys":
+        return {"api_keys": [SecretStr(entry) for entry in entries]}
+    path = tmp_path / "keys"
+    path.write_text("".join(_hashed(entry) + "\n" for entry in entries))
+    return {"api_keys_file": path}
 
 
 def test_the_throttle_forgets_failures_after_its_window() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,10 +11,12 @@ from typing import Any
 
 import orjson
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.db.engine import make_engine
 from app.db.models import Event, EventLine, Exposure
 from app.demo.shop import DemoFiles
 from app.events.assign import variant_for
@@ -214,3 +217,87 @@ async def test_the_drain_stores_exposures_beside_events(shop: Published, tmp_pat
             await client.post("/recommend", json={**CART, "customer_id": f"c-{n}"})
     await drain(shop)
     assert await count(shop.engine, Exposure.request_id) == 10
+
+
+# --- Prometheus counters, read from /metrics around real requests and real drains ---------
+
+
+@pytest.fixture
+async def drained_shop(shop: Published) -> AsyncIterator[Published]:
+    """The shop with no event or exposure stored, before and after: these tests drain."""
+    await _empty_event_tables(shop.engine)
+    yield shop
+    await _empty_event_tables(shop.engine)
+
+
+async def _empty_event_tables(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        for model in (EventLine, Event, Exposure):
+            await conn.execute(delete(model))
+
+
+async def scrape(client: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    text = (await client.get("/metrics")).text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def grew(before: dict[Any, float], after: dict[Any, float], name: str, **labels: str) -> float:
+    key = (name, tuple(sorted(labels.items())))
+    return after.get(key, 0.0) - before.get(key, 0.0)
+
+
+async def test_events_are_counted_by_type_and_exposures_by_arm(
+    drained_shop: Published, tmp_path: Path
+) -> None:
+    customers = [f"m-{n}" for n in range(30)]
+    arms = Counter(variant_for(customer, SALT, 30) for customer in customers)
+    events = [
+        {"type": "click", "customer_id": "m-1", "sku": "card-love"},
+        {"type": "click", "customer_id": "m-2", "sku": "card-love"},
+        {"type": "add_to_cart", "customer_id": "m-1", "sku": "card-love"},
+    ]
+    async with api(drained_shop, tmp_path, holdout_percent=30, exposure_flush_ms=20) as client:
+        before = await scrape(client)
+        for customer in customers:
+            await client.post("/recommend", json={**CART, "customer_id": customer})
+        await client.post("/recommend", json=CART)  # no unit: no exposure
+        await client.post("/events", json={"events": events})
+        await client.post("/events", json={"events": [events[0], {"type": "click"}]})  # 422
+        await asyncio.sleep(0.2)  # a flush of the exposures
+        after = await scrape(client)
+    assert grew(before, after, "cartlift_events_total", type="click") == 2
+    assert grew(before, after, "cartlift_events_total", type="add_to_cart") == 1
+    for arm in ("treatment", "control"):
+        assert grew(before, after, "cartlift_exposures_total", variant=arm) == arms[arm]
+
+
+async def test_the_drain_counts_attributed_revenue_once_and_reports_its_lag(
+    drained_shop: Published, tmp_path: Path
+) -> None:
+    async with api(drained_shop, tmp_path, holdout_percent=30) as client:
+        shown = (await client.post("/recommend", json={**CART, "customer_id": "m-9"})).json()
+        before = await scrape(client)
+    sku = shown["items"][0]["sku"]
+    order = {"event_id": "m-order", "type": "purchase", "customer_id": "m-9", "order_id": "m1",
+             "lines": [{"sku": sku, "quantity": 2, "unit_price": 12.5},
+                       {"sku": "never-shown", "quantity": 1, "unit_price": 99.0}]}  # fmt: skip
+    async with api(drained_shop, tmp_path) as client:
+        await client.post("/events", json={"events": [order]})
+        await client.post("/events", json={"events": [order]})  # a retry: stored once
+    away = make_engine("postgresql+asyncpg://postgres@127.0.0.1:9/nothing")  # nobody listens
+    with pytest.raises(OSError):  # the database is away: the lag shows what waits
+        await drain_once(RedisEventLog(job_client(REDIS_URL)), away)
+    await away.dispose()
+    event_log = RedisEventLog(job_client(REDIS_URL))
+    async with api(drained_shop, tmp_path) as client:
+        waiting = await scrape(client)
+        await drain_once(event_log, drained_shop.engine, batch_entries=1)  # the retry alone
+        after = await scrape(client)
+    await event_log.close()
+    assert waiting[("cartlift_events_drain_lag", ())] == 3  # two posts and one flush
+    assert after[("cartlift_events_drain_lag", ())] == 0
+    assert grew(before, after, "cartlift_attributed_revenue_total") == 25.0

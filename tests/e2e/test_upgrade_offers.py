@@ -26,7 +26,7 @@ from app.events.stream import FileEventLog, RedisEventLog
 from app.importing.catalog import import_plans, import_subscriptions
 from app.jobs.rebuild import ExitCode, RebuildOptions, rebuild
 from app.main import create_app
-from app.offers import PlanCatalog
+from app.offers import PlanCatalog, sign_offer_id
 from app.published import keys
 from app.published.plans import decode_plans
 from app.store.base import decline_member
@@ -101,6 +101,12 @@ async def api(
         yield client
 
 
+async def offer_path(published: Published, who: str, pair_id: str, outcome: str) -> str:
+    """The accept or decline path of the offer `pair_id` made to `who`."""
+    secret = await RedisRuleStore(published.redis).signing_secret()
+    return f"/upgrade-offers/{sign_offer_id(secret, who, pair_id)}/{outcome}"
+
+
 def customer() -> str:
     return f"u-{uuid.uuid4().hex[:10]}"
 
@@ -139,7 +145,8 @@ async def test_a_basic_user_at_96_gb_gets_the_2_tb_plan_with_its_observed_conver
         "by_trend": False,
         "reason": "storage_gb_96pct",
     }
-    assert (first["offer_id"], first["plan"]) == ("basic-100gb->plus-2tb", "plus-2tb")
+    path = await offer_path(published, "u-17", "basic-100gb->plus-2tb", "accept")
+    assert (first["offer_id"], first["plan"]) == (path.split("/")[2], "plus-2tb")
     assert first["price_step"] == {"monthly": 8.0, "ratio": 5.02}
     assert first["quota"] == {"storage_gb": 2000.0, "seats": 1.0}
     assert observed.moved > 0 and first["conversion_rate"] == round(observed.rate, 4)
@@ -231,7 +238,8 @@ async def test_a_declined_plan_is_not_offered_to_that_customer_during_the_cooldo
     who = customer()
     async with api(published, tmp_path, upgrade_cooldown_days=14) as client:
         declined = await client.post(
-            "/upgrade-offers/basic-100gb->plus-2tb/decline", json={"customer_id": who}
+            await offer_path(published, who, "basic-100gb->plus-2tb", "decline"),
+            json={"customer_id": who},
         )
         again = await ask(client, "basic-100gb", customer_id=who, usage={"storage_gb": 96})
         other = await ask(client, "basic-100gb", customer_id=customer(), usage={"storage_gb": 96})
@@ -252,7 +260,8 @@ async def test_a_decline_in_one_process_holds_in_another_within_a_poll(
     async with api(published, tmp_path) as first, api(published, tmp_path) as second:
         before = await ask(second, "basic-100gb", customer_id=who, usage={"storage_gb": 96})
         declined = await first.post(
-            "/upgrade-offers/basic-100gb->plus-2tb/decline", json={"customer_id": who}
+            await offer_path(published, who, "basic-100gb->plus-2tb", "decline"),
+            json={"customer_id": who},
         )
         await asyncio.sleep(0.5)  # two polls of 0.2 s
         after = await ask(second, "basic-100gb", customer_id=who, usage={"storage_gb": 96})
@@ -268,7 +277,8 @@ async def test_declines_made_before_a_process_starts_hold_in_it(
     who = customer()
     async with api(published, tmp_path) as client:
         await client.post(
-            "/upgrade-offers/basic-100gb->plus-2tb/decline", json={"customer_id": who}
+            await offer_path(published, who, "basic-100gb->plus-2tb", "decline"),
+            json={"customer_id": who},
         )
     async with api(published, tmp_path) as restarted:
         answer = await ask(restarted, "basic-100gb", customer_id=who, usage={"storage_gb": 96})
@@ -283,7 +293,8 @@ async def test_a_declined_plan_comes_back_when_its_cooldown_expires(
     half_a_second = 0.5 / 86400
     async with api(published, tmp_path, upgrade_cooldown_days=half_a_second) as client:
         await client.post(
-            "/upgrade-offers/basic-100gb->plus-2tb/decline", json={"customer_id": who}
+            await offer_path(published, who, "basic-100gb->plus-2tb", "decline"),
+            json={"customer_id": who},
         )
         during = await ask(client, "basic-100gb", customer_id=who, usage={"storage_gb": 96})
         await asyncio.sleep(0.6)
@@ -300,7 +311,8 @@ async def test_declining_every_plan_that_fits_answers_cooldown(
     async with api(published, tmp_path) as client:
         for plan in ("plus-2tb", "family-2tb", "business-5tb"):
             response = await client.post(
-                f"/upgrade-offers/basic-100gb->{plan}/decline", json={"customer_id": who}
+                await offer_path(published, who, f"basic-100gb->{plan}", "decline"),
+                json={"customer_id": who},
             )
             assert response.status_code == 200
         answer = await ask(client, "basic-100gb", customer_id=who, usage={"storage_gb": 96})
@@ -315,7 +327,8 @@ async def test_a_zero_day_cooldown_keeps_offering_the_declined_plan(
     who = customer()
     async with api(published, tmp_path, upgrade_cooldown_days=0) as client:
         declined = await client.post(
-            "/upgrade-offers/basic-100gb->plus-2tb/decline", json={"customer_id": who}
+            await offer_path(published, who, "basic-100gb->plus-2tb", "decline"),
+            json={"customer_id": who},
         )
         answer = await ask(client, "basic-100gb", customer_id=who, usage={"storage_gb": 96})
 
@@ -348,10 +361,12 @@ async def test_accepted_and_declined_offers_are_recorded_for_analysis(
     who = customer()
     async with api(published, tmp_path) as client:
         declined = await client.post(
-            "/upgrade-offers/basic-100gb->plus-2tb/decline", json={"customer_id": who}
+            await offer_path(published, who, "basic-100gb->plus-2tb", "decline"),
+            json={"customer_id": who},
         )
         accepted = await client.post(
-            "/upgrade-offers/basic-100gb->family-2tb/accept", json={"customer_id": who}
+            await offer_path(published, who, "basic-100gb->family-2tb", "accept"),
+            json={"customer_id": who},
         )
 
     assert (declined.status_code, accepted.status_code) == (200, 200)
@@ -376,7 +391,8 @@ async def test_an_outcome_waits_in_the_event_log_while_the_database_is_away(
         events_drain_interval_seconds=0.05,
     ) as client:
         response = await client.post(
-            "/upgrade-offers/basic-100gb->plus-2tb/accept", json={"customer_id": who}
+            await offer_path(published, who, "basic-100gb->plus-2tb", "accept"),
+            json={"customer_id": who},
         )
         await asyncio.sleep(0.2)  # the in-process drainer fails meanwhile, keeping the log
 
@@ -483,7 +499,7 @@ async def test_an_offer_id_that_is_no_upgrade_between_known_plans_is_a_404(
 ) -> None:
     async with api(published, tmp_path) as client:
         response = await client.post(
-            f"/upgrade-offers/{offer_id}/{outcome}", json={"customer_id": "u-17"}
+            await offer_path(published, "u-17", offer_id, outcome), json={"customer_id": "u-17"}
         )
 
     # plus-2tb -> family-2tb is a higher tier, so it is an upgrade path and is accepted.
@@ -508,12 +524,14 @@ async def test_a_store_outage_is_a_503_with_retry_after_never_a_500(
                 json={"customer_id": "u-17", "plan": "basic-100gb", "usage": {"storage_gb": 96}},
             )
             decline = await client.post(
-                "/upgrade-offers/basic-100gb->plus-2tb/decline", json={"customer_id": "u-17"}
+                await offer_path(published, "u-17", "basic-100gb->plus-2tb", "decline"),
+                json={"customer_id": "u-17"},
             )
             # Answers that need no cooldown still come from the version held in process.
             low = await ask(client, "basic-100gb", usage={"storage_gb": 10})
             accept = await client.post(
-                "/upgrade-offers/basic-100gb->plus-2tb/accept", json={"customer_id": customer()}
+                await offer_path(published, "u-18", "basic-100gb->plus-2tb", "accept"),
+                json={"customer_id": "u-18"},
             )
     finally:
         await relay.cut()
@@ -539,3 +557,29 @@ async def test_offer_answers_are_counted_by_result(published: Published, tmp_pat
         after = await counted(client)
 
     assert after == before + 1
+
+
+async def test_an_offer_id_from_the_answer_declines_for_its_customer_only(
+    published: Published, tmp_path: Path
+) -> None:
+    who, other = customer(), customer()
+    async with api(published, tmp_path) as client:
+        answer = await ask(client, "basic-100gb", customer_id=who, usage={"storage_gb": 96})
+        offer = answer["offers"][0]["offer_id"]
+        stolen = await client.post(f"/upgrade-offers/{offer}/decline", json={"customer_id": other})
+        unsigned = await client.post(
+            "/upgrade-offers/basic-100gb->plus-2tb/accept", json={"customer_id": who}
+        )
+        own = await client.post(f"/upgrade-offers/{offer}/decline", json={"customer_id": who})
+        for_other = await ask(client, "basic-100gb", customer_id=other, usage={"storage_gb": 96})
+
+    assert offer.startswith("basic-100gb->plus-2tb.")
+    assert stolen.status_code == 404, stolen.text
+    assert stolen.headers["content-type"] == "application/problem+json"
+    assert stolen.json()["type"].endswith("offer-not-for-customer")
+    assert "was not made for this customer_id" in stolen.json()["detail"]
+    assert unsigned.status_code == 404 and unsigned.json()["type"].endswith("unknown-offer")
+    assert own.status_code == 200 and own.json()["offer_id"] == offer
+    assert offered(for_other)[0] == "plus-2tb"  # the refused decline changed nothing
+    assert await outcomes(published.engine, other) == []
+    assert await outcomes(published.engine, who) == [("basic-100gb->plus-2tb", "declined")]

@@ -141,3 +141,11 @@ async def test_a_reader_sees_all_of_one_version_never_a_mix(store: RuleStore) ->
     done.set()
     await reader
     assert seen <= {frozenset({b"old"}), frozenset({b"new"}), frozenset({b"newer"})}
+
+
+async def test_the_signing_secret_is_made_once_then_the_same_for_every_caller(
+    store: RuleStore,
+) -> None:
+    first, *others = await asyncio.gather(*(store.signing_secret() for _ in range(8)))
+    assert len(first) == 32 and set(others) == {first}
+    assert await store.signing_secret() == first

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from xml.etree import ElementTree
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from app.console.heatmap_svg import colour, heatmap_svg
 from app.console.rules_page import RuleLine, search, sort_lines
 from app.console.session import safe_back_to
 from app.console.templates import age, figure
@@ -95,3 +98,14 @@ def test_figures_read_as_a_person_says_them() -> None:
         "3 d 0 h",
     ]
     assert (figure(None), figure(math.inf), figure(1234.5678)) == ("\N{EN DASH}", "∞", "1,234.57")
+
+
+def test_the_heatmap_is_an_svg_of_every_pair_with_the_holders_on_its_diagonal() -> None:
+    shares = np.array([[1.0, 0.25, 0.0], [0.5, 1.0, 1.0], [0.0, 0.75, 1.0]])
+    svg = heatmap_svg(["Roses <red>", "Card & love", "Truffles"], shares, np.array([40, 8, 3]))
+    root = ElementTree.fromstring(svg)  # well-formed: names are escaped
+    texts = ["".join(node.itertext()) for node in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert {"Roses <red>", "Card & love", "Truffles"} <= set(texts)
+    assert [t for t in texts if t.endswith("%")] == ["25 %", "0 %", "50 %", "100 %", "0 %", "75 %"]
+    assert {"40 holders", "8 holders", "3 holders"} <= set(texts)
+    assert colour(0) == "#ffffd9" and colour(100) == "#081d58" and colour(250) == colour(100)

@@ -12,7 +12,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.mining import sequence_counts, sequences
+from app.mining import sequence_counts
 from app.mining.sequences import Purchases, SequenceParams, mine_replenishment, mine_sequences
 
 N_ITEMS = 5
@@ -99,11 +99,10 @@ def test_sequences_match_the_definition(
 ) -> None:
     p = purchases(lines, hours)
     params = SequenceParams(WINDOW, min_count, min_confidence, min_lift=0, top_n=None)
-    # Tiny chunks, tally batches and row blocks: every boundary gets crossed.
+    # Tiny chunks and antecedent ranges: every boundary gets crossed.
     with (
         mock.patch.object(sequence_counts, "CHUNK_PAIRS", 3),
-        mock.patch.object(sequence_counts, "TALLY_ROWS", 4),
-        mock.patch.object(sequences, "TALLY_ROWS", 2),
+        mock.patch.object(sequence_counts, "RANGE_PAIRS", 4),
     ):
         table = mine_sequences(p, params)
     expected, n = brute_sequences(p)

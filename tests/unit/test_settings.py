@@ -33,7 +33,7 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[pytest.Monk
 
 def test_defaults_use_a_sqlite_file_and_file_snapshots_under_var(env: pytest.MonkeyPatch) -> None:
     settings = read_settings()
-    assert settings.database_url == "sqlite+aiosqlite:///var/cartlift.db"
+    assert settings.reveal_database_url() == "sqlite+aiosqlite:///var/cartlift.db"
     assert settings.redis_url is None and settings.snapshot_dir == Path("var/rules")
     assert settings.api_keys == [] and settings.admin_api_key is None
 
@@ -42,7 +42,7 @@ def test_settings_come_from_the_environment_and_a_dotenv_file(env: pytest.Monkey
     Path(".env").write_text("CARTLIFT_KEEP_VERSIONS=7\nCARTLIFT_REDIS_URL=redis://cache:6379/0\n")
     env.setenv("CARTLIFT_KEEP_VERSIONS", "9")  # the environment wins over the file
     settings = read_settings()
-    assert settings.keep_versions == 9 and settings.redis_url == "redis://cache:6379/0"
+    assert settings.keep_versions == 9 and settings.reveal_redis_url() == "redis://cache:6379/0"
 
 
 @pytest.mark.parametrize(
@@ -165,3 +165,29 @@ def test_database_and_redis_urls_never_appear_in_a_repr(env: pytest.MonkeyPatch)
     assert not [
         part for part in ("hunter2", "hunter3", "db.internal", "cache.internal") if part in shown
     ]
+
+
+def test_database_and_redis_urls_are_secrets_never_shown(env: pytest.MonkeyPatch) -> None:
+    database = "postgresql+asyncpg://shop:hunter2-db@db.internal:5432/shop"
+    env.setenv("CARTLIFT_DATABASE_URL", database)
+    env.setenv("CARTLIFT_REDIS_URL", "redis://:hunter2-cache@cache.internal:6379/0")
+    settings = read_settings()
+
+    shown = repr(settings) + str(settings) + settings.model_dump_json() + str(settings.model_dump())
+    for part in ("hunter2", "db.internal", "cache.internal"):
+        assert part not in shown
+    assert settings.reveal_database_url() == database
+    assert settings.reveal_redis_url() == "redis://:hunter2-cache@cache.internal:6379/0"
+
+
+def test_an_empty_redis_url_means_file_snapshots(env: pytest.MonkeyPatch) -> None:
+    env.setenv("CARTLIFT_REDIS_URL", "")
+    assert read_settings().reveal_redis_url() is None
+
+
+def test_a_bad_database_url_is_named_without_its_value(env: pytest.MonkeyPatch) -> None:
+    env.setenv("CARTLIFT_DATABASE_URL", "mysql://shop:hunter2-db@db.internal/shop")
+    with pytest.raises(InvalidSettings) as refused:
+        read_settings()
+    assert "CARTLIFT_DATABASE_URL" in str(refused.value)
+    assert "hunter2" not in str(refused.value) and "db.internal" not in str(refused.value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import orjson
@@ -12,15 +13,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.api.upgrade_schemas import UpgradeOffersResponse, answer_json
-from app.offers import ConversionRate, Plan, UpgradeDecision
+from app.offers import ConversionRate, Plan, UpgradeDecision, sign_offer_id, verify_offer_id
 from tests.unit.test_offers_examples import LADDER, daily_history, decide
 
 UNLIMITED = Plan("max", "Max", 9, Decimal("49.5"), {"storage_gb": math.inf, "seats": 50})
+SECRET = b"k" * 32
 EVIDENCE = {("basic-100gb", "plus-2tb"): ConversionRate(rate=0.12212, moved=195, base=1597)}
 
 
 def _round_trip(decision: UpgradeDecision) -> tuple[dict[str, Any], UpgradeOffersResponse]:
-    raw = answer_json("a" * 32, 7, decision, "treatment")
+    raw = answer_json("a" * 32, 7, decision, "treatment", partial(sign_offer_id, SECRET, "u-17"))
     return orjson.loads(raw), UpgradeOffersResponse.model_validate_json(raw, strict=True)
 
 
@@ -43,6 +45,8 @@ def test_the_body_is_exactly_what_the_response_model_would_write(
     assert body == orjson.loads(model.model_dump_json())
     assert body["reason"] == decision.reason
     assert [offer["plan"] for offer in body["offers"]] == [o.plan_id for o in decision.offers]
+    shown = [verify_offer_id(SECRET, "u-17", offer["offer_id"]) for offer in body["offers"]]
+    assert shown == [offer.offer_id for offer in decision.offers]  # signed for the customer
 
 
 def test_unlimited_quotas_are_null_and_rates_are_rounded() -> None:

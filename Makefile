@@ -7,15 +7,17 @@ PORT ?= 8000
 export UV_LINK_MODE ?= copy
 
 .PHONY: help install install-spark run demo rebuild serve test lint typecheck unit openapi \
-	openapi-check readme evaluate-public bench bench-mining bench-import bench-rebuild \
-	bench-rebuild-spark bench-engines bench-api bench-events bench-experiment bench-campaigns \
-	bench-cli \
+	openapi-check readme evaluate-public fuzz soak bench bench-mining bench-import \
+	bench-rebuild bench-rebuild-spark bench-engines bench-api bench-events bench-experiment \
+	bench-campaigns bench-cli bench-store-memory bench-api-workers \
 	report-screenshot clean
 
 help:
 	@echo "make run     install, seed the demo shop, build rules, serve on $(HOST):$(PORT)"
 	@echo "make test    ruff, mypy --strict and the whole pytest suite"
 	@echo "make bench   the load and speed benchmarks in loadtests/"
+	@echo "make fuzz    schemathesis against a real server (>= 10,000 requests)"
+	@echo "make soak    10 minutes of mixed traffic at half of saturation"
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -59,6 +61,16 @@ readme: install
 test: lint typecheck
 	$(UV) run pytest -q
 
+# Outside `make test`: docs/reliability.md records what these measured.
+FUZZ_EXAMPLES ?= 1200
+fuzz: install
+	CARTLIFT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(UV) run pytest -q -s -p no:cacheprovider \
+		tests/e2e/test_schemathesis.py
+
+# 10 minutes of mixed traffic at half of saturation; needs wrk, Postgres and Redis.
+soak: install
+	$(UV) run python loadtests/soak.py
+
 # The relevance table of docs/relevance.md: minutes, mostly EASE's inverses on retail.
 evaluate-public: install
 	$(UV) run cartlift evaluate --dataset groceries
@@ -87,6 +99,14 @@ bench-api: install
 
 bench-cli: install
 	$(UV) run python loadtests/bench_cli.py
+
+# Redis memory per million rules and per entry kind, on one Redis and a 3-master cluster.
+bench-store-memory: install
+	$(UV) run python loadtests/bench_store_memory.py
+
+# /recommend on serve --workers 1 and --workers 2 in one run: rps and CPU per request.
+bench-api-workers: install
+	$(UV) run python loadtests/bench_api_workers.py
 
 bench-events: install
 	$(UV) run python loadtests/bench_events.py

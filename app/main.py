@@ -24,6 +24,7 @@ from app.logs import configure_logging, get_logger
 from app.middleware import RequestContext
 from app.published import keys
 from app.serving.cooldowns import Cooldowns
+from app.serving.drain import drain_on_sigterm
 from app.serving.guard import CircuitBreaker, StoreGuard
 from app.serving.reader import FIRST_LOOK_SECONDS, RuleReader
 from app.serving.signing_secret import SigningSecret
@@ -66,8 +67,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pollers.append(asyncio.create_task(security.watcher.poll_forever(KEYS_FILE_POLL)))
         _warn_if_open(settings)
         log.info("started", rules_version=_version(resources), store=_store_kind(settings))
+        draining = drain_on_sigterm(
+            resources.drain,
+            settings.shutdown_delay_seconds,
+            lambda: log.info("draining", delay_seconds=settings.shutdown_delay_seconds),
+        )
         try:
-            yield
+            with draining:
+                yield
         finally:
             for poller in pollers:
                 poller.cancel()

@@ -20,20 +20,24 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus-client itself a
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 HTTP_REQUESTS = Counter(
-    "cartlift_http_requests_total", "HTTP requests by route template and status",
+    "cartlift_http_requests_total",
+    "HTTP requests by route template and status",
     ["method", "route", "status"],
-)  # fmt: skip
+)
 HTTP_LATENCY = Histogram(
-    "cartlift_http_request_duration_seconds", "HTTP request latency by route template",
-    ["method", "route", "status"], buckets=LATENCY_BUCKETS,
-)  # fmt: skip
+    "cartlift_http_request_duration_seconds",
+    "HTTP request latency by route template",
+    ["method", "route", "status"],
+    buckets=LATENCY_BUCKETS,
+)
 RULES_VERSION = Gauge(
     "cartlift_rules_version", "Rule version this process serves", multiprocess_mode="livemax"
 )
 RULES_AGE = Gauge(
-    "cartlift_rules_age_seconds", "Seconds since the served rule version was built",
+    "cartlift_rules_age_seconds",
+    "Seconds since the served rule version was built",
     multiprocess_mode="livemin",
-)  # fmt: skip
+)
 STRATEGY = Counter(
     "cartlift_recommend_strategy_total", "Answers by strategy", ["endpoint", "strategy"]
 )
@@ -45,16 +49,18 @@ STORE_ERRORS = Counter(
 )  # kind: error, timeout, circuit_open
 UNKNOWN_SKUS = Counter("cartlift_unknown_skus_total", "Cart SKUs absent from the catalog")
 UPGRADE_ANSWERS = Counter(
-    "cartlift_upgrade_offer_answers_total", "Upgrade-offer answers: offered, or why not",
+    "cartlift_upgrade_offer_answers_total",
+    "Upgrade-offer answers: offered, or why not",
     ["result"],
-)  # fmt: skip
+)
 UPGRADE_OUTCOMES = Counter(
     "cartlift_upgrade_outcomes_total", "Upgrade offers accepted or declined", ["outcome"]
 )
 DECLINES_HELD = Gauge(
-    "cartlift_declines_held", "Declined upgrade offers held in process (in their cooldown)",
+    "cartlift_declines_held",
+    "Declined upgrade offers held in process (in their cooldown)",
     multiprocess_mode="livemax",
-)  # fmt: skip
+)
 DECLINES_EVICTED = Counter(
     "cartlift_declines_evicted_total",
     "Declines dropped from a process's memory before their cooldown ended (held cap reached)",
@@ -65,19 +71,23 @@ EXPOSURES = Counter(
     "cartlift_exposures_total", "Answers recorded as exposures, by experiment arm", ["variant"]
 )
 EXPOSURES_DROPPED = Counter(
-    "cartlift_exposures_dropped_total", "Exposures lost before reaching the event log",
+    "cartlift_exposures_dropped_total",
+    "Exposures lost before reaching the event log",
     ["reason"],
-)  # fmt: skip  # reason: overflow, log_unavailable
+)  # reason: overflow, log_unavailable
 EXPOSURES_BUFFERED = Gauge(
-    "cartlift_exposures_buffered", "Exposures held in process, what a crash now would lose",
+    "cartlift_exposures_buffered",
+    "Exposures held in process, what a crash now would lose",
     multiprocess_mode="livesum",
-)  # fmt: skip
-DRAINED = Counter("cartlift_events_drained_total", "Log records committed to the database",
-                  ["kind"])  # fmt: skip
+)
+DRAINED = Counter(
+    "cartlift_events_drained_total", "Log records committed to the database", ["kind"]
+)
 DRAIN_LAG = Gauge(
-    "cartlift_events_drain_lag", "Log entries waiting for the drainer at its last pass",
+    "cartlift_events_drain_lag",
+    "Log entries waiting for the drainer at its last pass",
     multiprocess_mode="livemax",
-)  # fmt: skip
+)
 ATTRIBUTED_REVENUE = Counter(
     "cartlift_attributed_revenue_total", "Revenue of drained purchase lines whose SKU was shown"
 )

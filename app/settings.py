@@ -178,6 +178,15 @@ class Settings(BaseSettings):
         default=100, ge=1, le=10_000,
         description="Longest time an exposure waits in process before it is written out.",
     )  # fmt: skip
+    shutdown_drain_seconds: int = Field(
+        default=30, ge=0, le=3600,
+        description="On SIGTERM, how long in-flight requests may run before they are cancelled.",
+    )  # fmt: skip
+    shutdown_delay_seconds: float = Field(
+        default=0, ge=0, le=300,
+        description="On SIGTERM, how long `serve` keeps accepting with /readyz at 503 before it "
+        "stops listening: a few seconds behind a load balancer, so it stops sending first.",
+    )  # fmt: skip
 
     @field_validator("database_url")
     @classmethod

@@ -87,9 +87,19 @@ def _run_all(
     args: argparse.Namespace, env: dict[str, str], work: Path, carts: Path, exposed: Path
 ) -> dict[str, Result]:
     """Both servers up at once; targets take turns each round, so load noise hits them alike."""
-    bare_cmd = [sys.executable, "-m", "uvicorn", "loadtests.bare_app:app", "--no-access-log",
-                "--log-level", "warning", "--host", "127.0.0.1",
-                "--port", str(args.port)]  # fmt: skip
+    bare_cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "loadtests.bare_app:app",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(args.port),
+    ]
     app_port = args.port + 1
     app_cmd = [CARTLIFT, "serve", "--port", str(app_port), "--workers", "1"]
     with (
@@ -146,9 +156,11 @@ def _report(results: dict[str, Result]) -> None:
             results["recommend"]["cpu_us_per_req"] / results["recommend_exposed"]["cpu_us_per_req"]
         )
         verdict = "ok" if max(rps, cpu) >= 0.9 else "MISSED"
-        print(f"bench_api ratio target=recommend_exposed rps_vs_recommend={rps:.2f} "
-              f"cpu_per_req_recommend_vs_exposed={cpu:.2f} (goal: either >= 0.90) {verdict}",
-              flush=True)  # fmt: skip
+        print(
+            f"bench_api ratio target=recommend_exposed rps_vs_recommend={rps:.2f} "
+            f"cpu_per_req_recommend_vs_exposed={cpu:.2f} (goal: either >= 0.90) {verdict}",
+            flush=True,
+        )
     for target in (t for t in results if t != "bare"):
         rps = results[target]["rps"] / bare["rps"]
         p99 = results[target]["p99_ms"] / bare["p99_ms"]
@@ -181,13 +193,26 @@ def _env(database_url: str, redis_url: str) -> dict[str, str]:
 def _prepare_rules(env: dict[str, str], work: Path, orders: int) -> None:
     customers = str(max(10, orders // 5))
     for command in (
-        ["demo", "--directory", str(work / "demo"), "--orders", str(orders),
-         "--customers", customers],
+        [
+            "demo",
+            "--directory",
+            str(work / "demo"),
+            "--orders",
+            str(orders),
+            "--customers",
+            customers,
+        ],
         ["rebuild"],
-    ):  # fmt: skip
+    ):
         started = time.perf_counter()
-        subprocess.run([CARTLIFT, *command], env=env, check=True, cwd=ROOT,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        subprocess.run(
+            [CARTLIFT, *command],
+            env=env,
+            check=True,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         print(f"bench_api step={command[0]} s={time.perf_counter() - started:.1f}", flush=True)
 
 
@@ -201,10 +226,13 @@ def _cart_bodies(orders_csv: Path, count: int) -> list[dict[str, Any]]:
     usable = [lines for lines in baskets.values() if 1 <= len(lines) <= 5]
     picked = random.Random(7).sample(usable, min(count, len(usable)))
     return [
-        {"cart": [{"sku": sku, "quantity": q} for sku, q in lines.items()], "limit": 3,
-         "customer_id": f"bench-{n}"}
+        {
+            "cart": [{"sku": sku, "quantity": q} for sku, q in lines.items()],
+            "limit": 3,
+            "customer_id": f"bench-{n}",
+        }
         for n, lines in enumerate(picked)
-    ]  # fmt: skip
+    ]
 
 
 def _anonymous(body: dict[str, Any]) -> dict[str, Any]:
@@ -225,10 +253,16 @@ def _offer_bodies(base: str, work: Path) -> Path | None:
         print("bench_api target=upgrade_offers skipped: the route is absent", flush=True)
         return None
     example = _request_example(spec, operation)
-    customers = sorted({row["customer_id"] for row in csv.DictReader(
-        (work / "demo" / "subscriptions.csv").open(newline=""))})  # fmt: skip
-    bodies = [{**example, "customer_id": c} if "customer_id" in example else example
-              for c in customers[:2_000]]  # fmt: skip
+    customers = sorted(
+        {
+            row["customer_id"]
+            for row in csv.DictReader((work / "demo" / "subscriptions.csv").open(newline=""))
+        }
+    )
+    bodies = [
+        {**example, "customer_id": c} if "customer_id" in example else example
+        for c in customers[:2_000]
+    ]
     status = _post(f"{base}/upgrade-offers", bodies[0])
     if status >= 400:
         print(f"bench_api target=upgrade_offers skipped: probe answered {status}", flush=True)
@@ -316,8 +350,19 @@ def _post(url: str, body: dict[str, Any]) -> int:
 
 
 def _wrk(url: str, bodies: Path, seconds: int, args: argparse.Namespace) -> Result:
-    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s",
-               "--latency", "-s", str(LUA), url, "--", str(bodies), BENCH_KEY]  # fmt: skip
+    command = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(LUA),
+        url,
+        "--",
+        str(bodies),
+        BENCH_KEY,
+    ]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     line = next(line for line in output.splitlines() if line.startswith("RESULT "))
     result: Result = json.loads(line.removeprefix("RESULT "))

@@ -76,8 +76,10 @@ def main() -> None:
         ):
             wall, rss = _cartlift(env, *args, "--output", str(output))
             rows = "-" if name == "report" else str(_lines(output) - 1)
-            print(f"bench_campaigns {name} orders={options.orders} wall_s={wall:.2f} "
-                  f"peak_rss_mb={rss:.0f} rows={rows}")  # fmt: skip
+            print(
+                f"bench_campaigns {name} orders={options.orders} wall_s={wall:.2f} "
+                f"peak_rss_mb={rss:.0f} rows={rows}"
+            )
         asyncio.run(_steps(url, date.fromisoformat(due)))
 
 
@@ -97,8 +99,12 @@ async def _steps(url: str, due: date) -> None:
     tickets = _clock("tickets", lambda: average_tickets(history))
     prices = {sku: f.price for sku, f in catalog.items()}
     available = {sku for sku, f in catalog.items() if f.available}
-    _clock("reactivation", lambda: reactivation_targets(
-        history, held, tickets, prices, available, ReactivationParams()))  # fmt: skip
+    _clock(
+        "reactivation",
+        lambda: reactivation_targets(
+            history, held, tickets, prices, available, ReactivationParams()
+        ),
+    )
     purchases = history.purchases()
     table, refills = _clock("sequences", lambda: mine_follow_ups(purchases, SequenceParams()))
     _clock("due_on", lambda: due_on(history, table, refills, due, available, 0.1))

@@ -82,9 +82,12 @@ def bench_help(rounds: int) -> None:
 def bench_serve(database_url: str, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as snapshots:
         env = child_env(
-            CARTLIFT_DATABASE_URL=database_url, CARTLIFT_SNAPSHOT_DIR=snapshots,
-            CARTLIFT_REDIS_URL="", CARTLIFT_API_KEYS="", PYTHONPATH=str(HERE.parent),
-        )  # fmt: skip
+            CARTLIFT_DATABASE_URL=database_url,
+            CARTLIFT_SNAPSHOT_DIR=snapshots,
+            CARTLIFT_REDIS_URL="",
+            CARTLIFT_API_KEYS="",
+            PYTHONPATH=str(HERE.parent),
+        )
         servers: dict[str, Callable[[int], list[str]]] = {
             "bare_fastapi": _bare_app,
             "cartlift_serve": lambda port: cartlift("serve", "--port", str(port)),

@@ -48,8 +48,9 @@ def main() -> None:
             # The events scope: a bare key may only recommend. No rules are built here, so
             # the server is up at /healthz (/readyz waits for a rule version).
             env = {**_env(database_url, args.redis_url), "CARTLIFT_API_KEYS": f"events:{BENCH_KEY}"}
-            subprocess.run([CARTLIFT, "migrate"], env=env, cwd=ROOT, check=True,
-                           capture_output=True)  # fmt: skip
+            subprocess.run(
+                [CARTLIFT, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True
+            )
             _ingest(args, env, bodies)
             _drain(env, args.redis_url)
 
@@ -70,27 +71,43 @@ def _bodies(path: Path) -> Path:
     lines = []
     for batch in range(200):
         events = [
-            {"event_id": f"b{batch}-{n}", "type": rng.choice(["click", "add_to_cart"]),
-             "customer_id": f"c-{rng.randrange(50_000)}", "sku": f"sku-{rng.randrange(500)}"}
+            {
+                "event_id": f"b{batch}-{n}",
+                "type": rng.choice(["click", "add_to_cart"]),
+                "customer_id": f"c-{rng.randrange(50_000)}",
+                "sku": f"sku-{rng.randrange(500)}",
+            }
             for n in range(PER_BATCH)
-        ]  # fmt: skip
+        ]
         lines.append(json.dumps({"events": events}))
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
 def _ingest(args: argparse.Namespace, env: dict[str, str], bodies: Path) -> None:
-    bare_cmd = [sys.executable, "-m", "uvicorn", "loadtests.bare_app:app", "--no-access-log",
-                "--log-level", "warning", "--host", "127.0.0.1",
-                "--port", str(args.port)]  # fmt: skip
+    bare_cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "loadtests.bare_app:app",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(args.port),
+    ]
     app_port = args.port + 1
     app_cmd = [CARTLIFT, "serve", "--port", str(app_port), "--workers", "1"]
     with (
         _server(bare_cmd, args.port, env, "/healthz") as bare,
         _server(app_cmd, app_port, env, "/healthz") as cartlift,
     ):
-        targets = {"bare": (f"http://127.0.0.1:{args.port}/events", bare),
-                   "events": (f"http://127.0.0.1:{app_port}/events", cartlift)}  # fmt: skip
+        targets = {
+            "bare": (f"http://127.0.0.1:{args.port}/events", bare),
+            "events": (f"http://127.0.0.1:{app_port}/events", cartlift),
+        }
         results = {}
         for name, (url, pid) in targets.items():
             _wrk(url, bodies, 2, args)  # warm-up
@@ -106,9 +123,11 @@ def _ingest(args: argparse.Namespace, env: dict[str, str], bodies: Path) -> None
     per_core = PER_BATCH * 1e6 / results["events"]["cpu_us_per_req"]
     refused = sum(result["non2xx"] + result["errors"] for result in results.values())
     verdict = "ok" if rate >= 20_000 and not refused else "MISSED"
-    print(f"bench_events ratio events_per_s={rate:.0f} (goal >= 20000) "
-          f"rps_vs_bare={ratio:.2f} events_per_cpu_s={per_core:.0f} {verdict}",
-          flush=True)  # fmt: skip
+    print(
+        f"bench_events ratio events_per_s={rate:.0f} (goal >= 20000) "
+        f"rps_vs_bare={ratio:.2f} events_per_cpu_s={per_core:.0f} {verdict}",
+        flush=True,
+    )
 
 
 def _drain(env: dict[str, str], redis_url: str) -> None:
@@ -116,14 +135,21 @@ def _drain(env: dict[str, str], redis_url: str) -> None:
     entries = int(client.xlen(STREAM_KEY))
     client.close()
     started = time.perf_counter()
-    subprocess.run([CARTLIFT, "events", "drain", "--batch", "50"], env=env, cwd=ROOT,
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [CARTLIFT, "events", "drain", "--batch", "50"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     seconds = time.perf_counter() - started
     rate = entries * PER_BATCH / seconds
     verdict = "ok" if rate >= 20_000 else "MISSED"
-    print(f"bench_events drain entries={entries} events={entries * PER_BATCH} s={seconds:.1f} "
-          f"events_per_s={rate:.0f} (goal >= 20000, includes process start) {verdict}",
-          flush=True)  # fmt: skip
+    print(
+        f"bench_events drain entries={entries} events={entries * PER_BATCH} s={seconds:.1f} "
+        f"events_per_s={rate:.0f} (goal >= 20000, includes process start) {verdict}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -55,11 +55,21 @@ def main() -> None:
 
 def _report(planted: Planted, seed: int) -> ExperimentReport:
     records = simulate(planted, seed)
-    shown = [Shown(r["unit"], r["variant"], r["at"], tuple(r["skus"]))
-             for r in records if r["kind"] == "exposure"]  # fmt: skip
-    bought = [Purchase(r["customer_id"], r["order_id"], r["at"],
-                       tuple((s, float(q), float(p)) for s, q, p in r["lines"]))
-              for r in records if r["kind"] == "event"]  # fmt: skip
+    shown = [
+        Shown(r["unit"], r["variant"], r["at"], tuple(r["skus"]))
+        for r in records
+        if r["kind"] == "exposure"
+    ]
+    bought = [
+        Purchase(
+            r["customer_id"],
+            r["order_id"],
+            r["at"],
+            tuple((s, float(q), float(p)) for s, q, p in r["lines"]),
+        )
+        for r in records
+        if r["kind"] == "event"
+    ]
     return experiment_report(attribute(shown, bought), planted.holdout_percent)
 
 

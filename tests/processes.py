@@ -89,8 +89,11 @@ def served(*args: str, env: dict[str, str], cwd: Path, workers: int = 1) -> Iter
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             [CARTLIFT, "serve", "--port", str(port), "--workers", str(workers), *args],
-            env=env, cwd=cwd, stdout=log_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            env=env,
+            cwd=cwd,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     server = Server(process, f"http://127.0.0.1:{port}", log_path)
     try:
         _wait_for_startup(server, workers)

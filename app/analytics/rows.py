@@ -12,9 +12,17 @@ import orjson
 from app.security.spreadsheet import inert
 
 REACTIVATION_COLUMNS = (
-    "customer_id", "average_ticket", "gap_to_average", "offer_sku", "antecedent_sku",
-    "confidence", "lift", "propensity", "expected_value", "message",
-)  # fmt: skip
+    "customer_id",
+    "average_ticket",
+    "gap_to_average",
+    "offer_sku",
+    "antecedent_sku",
+    "confidence",
+    "lift",
+    "propensity",
+    "expected_value",
+    "message",
+)
 NEXT_SALE_COLUMNS = ("customer_id", "sku", "send_on", "kind", "because", "reason")
 
 

@@ -14,6 +14,7 @@ from app.events.exposures import ExposureRecorder
 from app.events.stream import EventLog
 from app.security.keys import KeyRing
 from app.serving.cooldowns import Cooldowns
+from app.serving.drain import Drain
 from app.serving.plans import PlanCatalogCache
 from app.serving.reader import LoadedVersion, RuleReader
 from app.serving.signing_secret import SigningSecret
@@ -34,6 +35,7 @@ class Resources:
     signing_secret: SigningSecret
     # Decoded once per version, then shared by every request of this process.
     plan_catalogs: PlanCatalogCache = field(default_factory=PlanCatalogCache)
+    drain: Drain = field(default_factory=Drain)  # set on SIGTERM: /readyz answers 503
 
 
 # Dependencies are `async def` although they never await: FastAPI runs plain `def` ones in

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app import metrics
 from app.api.deps import ResourcesDep
 from app.api.errors import problem_responses, unavailable
-from app.api.fields import Amount, Count
+from app.api.fields import Amount, Count, Timestamp
 from app.events.stream import EventLogUnavailable, Record
 
 router = APIRouter(tags=["events"])
@@ -34,8 +34,25 @@ class PurchaseLine(BaseModel):
     unit_price: Amount = Field(ge=0, allow_inf_nan=False, le=1e12)
 
 
+def _needs(*names: str) -> dict[str, Any]:
+    return {
+        "required": list(names),
+        "properties": {name: {"not": {"type": "null"}} for name in names},
+    }
+
+
+# What `_check` enforces, said in JSON Schema too, so a client (or a generated test) knows.
+EVENT_RULES: dict[str, Any] = {
+    "allOf": [
+        {"anyOf": [_needs("customer_id"), _needs("session_id")]},
+        *({"if": {"properties": {"type": {"const": kind}}}, "then": _needs(*names)}
+          for kind, names in NEEDS.items()),
+    ]
+}  # fmt: skip
+
+
 class EventIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=EVENT_RULES)
     event_id: Text | None = Field(
         default=None, description="Dedupe key: the same id sent twice counts once"
     )
@@ -45,7 +62,7 @@ class EventIn(BaseModel):
     request_id: str | None = Field(
         default=None, max_length=64, description="The answer this event follows, if any"
     )
-    at: datetime | None = Field(default=None, description="ISO 8601; default now, naive is UTC")
+    at: Timestamp | None = Field(default=None, description="ISO 8601; default now, naive is UTC")
     sku: Text | None = Field(default=None, description="Required for click and add_to_cart")
     order_id: Text | None = Field(default=None, description="Required for purchase")
     lines: list[PurchaseLine] | None = Field(

@@ -42,5 +42,13 @@ def iso_day(value: object) -> date:
         raise ValueError("timestamp is out of range") from None
 
 
+def iso_text(value: object) -> object:
+    """A timestamp comes as ISO 8601 text: 0 is not the epoch."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("expected an ISO 8601 timestamp")
+    return value
+
+
+Timestamp = Annotated[datetime, BeforeValidator(iso_text)]
 Count = Annotated[int, BeforeValidator(json_number)]
 Amount = Annotated[float, BeforeValidator(json_number)]

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from app import metrics
-from app.api.deps import ReaderDep, SettingsDep
+from app.api.deps import ReaderDep, ResourcesDep
 from app.api.errors import retry_after
 
 router = APIRouter(tags=["ops"])
@@ -33,20 +33,33 @@ async def healthz() -> Health:
     "/readyz",
     summary="A rule version is held (200 even while the store is down: answers come from it)",
     response_model=Readiness,
-    responses={503: {"model": Readiness, "description": "No version loaded yet, with the reason"}},
+    responses={
+        503: {
+            "model": Readiness,
+            "description": "No version loaded yet, or shutting down (draining), with the reason",
+        }
+    },
 )
-async def readyz(reader: ReaderDep, settings: SettingsDep) -> Readiness | JSONResponse:
+async def readyz(resources: ResourcesDep) -> Readiness | JSONResponse:
     # Only state the process holds, no store call: a probe must answer at once even when
     # the store hangs, and a store outage must not pull every replica out of a Service
     # while each still answers from the version it holds. The poller keeps the state fresh.
+    reader = resources.reader
     loaded, problem = reader.loaded, reader.last_error
+    if resources.drain.draining:
+        body = Readiness(status="draining", version=loaded.version if loaded else None,
+                         reason="shutting down: finishing the requests in flight")  # fmt: skip
+        return _unready(body, resources.settings.retry_after_seconds)
     if loaded is None:
         body = Readiness(status="unavailable", reason=problem or "no rule version loaded yet")
-        headers = retry_after(settings.retry_after_seconds)
-        return JSONResponse(body.model_dump(), status_code=503, headers=headers)
+        return _unready(body, resources.settings.retry_after_seconds)
     return Readiness(
         status="ready", version=loaded.version, degraded=problem is not None, reason=problem
     )
+
+
+def _unready(body: Readiness, retry_seconds: int) -> JSONResponse:
+    return JSONResponse(body.model_dump(), status_code=503, headers=retry_after(retry_seconds))
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

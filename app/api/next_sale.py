@@ -68,7 +68,13 @@ def plausible_day(value: date) -> date:
 
 
 MAX_YEAR = 9000
-PurchaseDay = Annotated[date, BeforeValidator(iso_day), AfterValidator(plausible_day)]
+PurchaseDay = Annotated[
+    date,
+    BeforeValidator(iso_day),
+    AfterValidator(plausible_day),
+    # The year bound, documented where a client (or a generated test) can read it.
+    Field(json_schema_extra={"pattern": rf"^(?:[0-8][0-9]{{3}}|{MAX_YEAR})-"}),
+]
 
 
 class PurchaseIn(BaseModel):

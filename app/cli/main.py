@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -48,13 +50,21 @@ def serve(
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
 ) -> None:
-    """Serve the HTTP API."""
+    """Serve the HTTP API.
+
+    SIGTERM drains: /readyz answers 503 (for CARTLIFT_SHUTDOWN_DELAY_SECONDS, still
+    accepting), then the port closes, requests in flight get up to
+    CARTLIFT_SHUTDOWN_DRAIN_SECONDS to finish, buffered exposures are written, and the
+    command exits 0.
+    """
     import uvicorn
 
     settings = load_settings()
     refusal = open_bind_refusal(host, settings.keys_configured, settings.open_api)
     if refusal is not None:
         raise fail(refusal, code=2)
+    # uvicorn re-raises the SIGTERM it shut down for, once done: a drained stop exits 0.
+    signal.signal(signal.SIGTERM, _stopped_on_request)
     with metrics_dir(workers):
         uvicorn.run(
             "app.main:create_app",
@@ -68,7 +78,12 @@ def serve(
             # Workers import numpy, scipy and SQLAlchemy before answering the supervisor's
             # ping; on a busy host that takes longer than uvicorn's 5 s and they get killed.
             timeout_worker_healthcheck=WORKER_STARTUP_SECONDS,
+            timeout_graceful_shutdown=settings.shutdown_drain_seconds,
         )
+
+
+def _stopped_on_request(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 @contextmanager

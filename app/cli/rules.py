@@ -114,9 +114,15 @@ def show(
     if not hits:
         raise fail(f"no rules fire for {sku!r}")
     table = Table(
-        "then", "confidence", "lift", "support", "leverage", "conviction", "count",
+        "then",
+        "confidence",
+        "lift",
+        "support",
+        "leverage",
+        "conviction",
+        "count",
         title=f"{sku} →",
-    )  # fmt: skip
+    )
     for hit in hits:
         table.add_row(
             hit.consequent,

@@ -65,10 +65,17 @@ async def evaluate(
     with_rules = ranking(rules, Assortment.index(split.catalog, popular), chosen, k)
     baseline = ranking({}, Assortment.index(split.catalog, Popular(popular.overall)), chosen, k)
     return Evaluation(
-        split_at, k, split.train_orders, split.test_orders, len(mined), thresholds.min_count,
-        [score("rules", cases, with_rules, catalogue),
-         score("popular", cases, baseline, catalogue)],
-    )  # fmt: skip
+        split_at,
+        k,
+        split.train_orders,
+        split.test_orders,
+        len(mined),
+        thresholds.min_count,
+        [
+            score("rules", cases, with_rules, catalogue),
+            score("popular", cases, baseline, catalogue),
+        ],
+    )
 
 
 def ranking(

@@ -34,11 +34,18 @@ async def load_exposures(
 
 PurchaseRow = Row[str, str, str | None, datetime, str, int, Decimal]
 _PURCHASE_LINES = (
-    select(Event.event_id, Event.unit, Event.order_id, Event.at, EventLine.sku,
-           EventLine.quantity, EventLine.unit_price)
+    select(
+        Event.event_id,
+        Event.unit,
+        Event.order_id,
+        Event.at,
+        EventLine.sku,
+        EventLine.quantity,
+        EventLine.unit_price,
+    )
     .join(EventLine, EventLine.event_id == Event.event_id)
     .where(Event.type == "purchase")
-)  # fmt: skip
+)
 
 
 async def load_purchases(
@@ -100,8 +107,10 @@ def _purchases(rows: Sequence[PurchaseRow]) -> list[Purchase]:
     for event_id, unit, order_id, at, sku, quantity, price in rows:
         heads[event_id] = (unit, order_id or event_id, _epoch(at))
         lines[event_id].append((sku, float(quantity), float(price)))
-    return [Purchase(unit, order, at, tuple(lines[event_id]))
-            for event_id, (unit, order, at) in heads.items()]  # fmt: skip
+    return [
+        Purchase(unit, order, at, tuple(lines[event_id]))
+        for event_id, (unit, order, at) in heads.items()
+    ]
 
 
 def _epoch(moment: datetime) -> float:

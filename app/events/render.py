@@ -12,8 +12,14 @@ METRICS = {"revenue_per_unit": "revenue per unit", "conversion_rate": "conversio
 
 def as_text(report: ExperimentReport) -> str:
     lines = [f"{'':<20}{'treatment':>14}{'control':>14}"]
-    for name in ("units", "orders", "revenue", "revenue_per_unit", "conversion_rate",
-                 "attributed_revenue"):  # fmt: skip
+    for name in (
+        "units",
+        "orders",
+        "revenue",
+        "revenue_per_unit",
+        "conversion_rate",
+        "attributed_revenue",
+    ):
         values = [getattr(report.arms[arm], name) for arm in ARMS]
         lines.append(f"{name:<20}" + "".join(f"{_number(v):>14}" for v in values))
     lines.append("")
@@ -82,13 +88,14 @@ def as_html(report: ExperimentReport, days: int = 14) -> str:
         for point in report.daily[-days:]
     )
     return (
-        "<section><h2>Holdout experiment</h2>" + warnings +
-        "<table><tr><th>arm</th><th>units</th><th>orders</th><th>revenue</th>"
+        "<section><h2>Holdout experiment</h2>"
+        + warnings
+        + "<table><tr><th>arm</th><th>units</th><th>orders</th><th>revenue</th>"
         "<th>revenue / unit</th><th>95 % interval</th><th>conversion</th>"
         f"<th>attributed revenue</th></tr>{rows}</table><ul>{uplifts}</ul>"
         "<h3>Revenue per unit so far, by day</h3><table><tr><th>day</th><th>treatment</th>"
         f"<th>control</th></tr>{trend}</table></section>"
-    )  # fmt: skip
+    )
 
 
 def _money(value: float | None) -> str:

@@ -11,8 +11,16 @@ from app.events.assign import unit_of
 from app.events.stream import Entry, Record
 
 EVENT_COLUMNS = (
-    "event_id", "type", "unit", "customer_id", "session_id", "request_id", "at", "sku", "order_id"
-)  # fmt: skip
+    "event_id",
+    "type",
+    "unit",
+    "customer_id",
+    "session_id",
+    "request_id",
+    "at",
+    "sku",
+    "order_id",
+)
 LINE_COLUMNS = ("event_id", "line_no", "sku", "quantity", "unit_price")
 EXPOSURE_COLUMNS = ("request_id", "unit", "variant", "endpoint", "skus", "at")
 OUTCOME_COLUMNS = ("customer_external_id", "offer_id", "outcome", "at")
@@ -55,10 +63,17 @@ def _add_event(rows: Rows, record: Record) -> None:
     unit = unit_of(record["customer_id"], record["session_id"])
     rows.events.append(
         (
-            event_id, record["type"], unit, record["customer_id"], record["session_id"],
-            record["request_id"], moment(record["at"]), record["sku"], record["order_id"],
+            event_id,
+            record["type"],
+            unit,
+            record["customer_id"],
+            record["session_id"],
+            record["request_id"],
+            moment(record["at"]),
+            record["sku"],
+            record["order_id"],
         )
-    )  # fmt: skip
+    )
     for line_no, (sku, quantity, unit_price) in enumerate(record["lines"]):
         # Through str: the float 9.95 is 9.9499999..., the decimal the shop sent is 9.95.
         rows.lines.append((event_id, line_no, sku, quantity, Decimal(str(unit_price))))
@@ -66,9 +81,13 @@ def _add_event(rows: Rows, record: Record) -> None:
 
 def _exposure(record: Record) -> tuple[object, ...]:
     return (
-        record["request_id"], record["unit"], record["variant"], record["endpoint"],
-        list(record["skus"]), moment(record["at"]),
-    )  # fmt: skip
+        record["request_id"],
+        record["unit"],
+        record["variant"],
+        record["endpoint"],
+        list(record["skus"]),
+        moment(record["at"]),
+    )
 
 
 def outcome_record(customer_id: str, offer_id: str, outcome: str, at: datetime) -> Record:

@@ -73,11 +73,27 @@ def _lines(rng: np.random.Generator, planted: Planted, appetite: float) -> list[
 
 def _exposure(request_id: str, unit: str, variant: str, at: float) -> Record:
     skus = list(SHOWN) if variant == "treatment" else ["roses-pink-12"]
-    return {"kind": "exposure", "request_id": request_id, "unit": unit, "variant": variant,
-            "endpoint": "recommend", "skus": skus, "at": at}  # fmt: skip
+    return {
+        "kind": "exposure",
+        "request_id": request_id,
+        "unit": unit,
+        "variant": variant,
+        "endpoint": "recommend",
+        "skus": skus,
+        "at": at,
+    }
 
 
 def _purchase(event_id: str, unit: str, at: float, lines: list[list[object]]) -> Record:
-    return {"kind": "event", "event_id": event_id, "type": "purchase", "customer_id": unit,
-            "session_id": None, "request_id": None, "at": at, "sku": None,
-            "order_id": event_id, "lines": lines}  # fmt: skip
+    return {
+        "kind": "event",
+        "event_id": event_id,
+        "type": "purchase",
+        "customer_id": unit,
+        "session_id": None,
+        "request_id": None,
+        "at": at,
+        "sku": None,
+        "order_id": event_id,
+        "lines": lines,
+    }

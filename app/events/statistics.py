@@ -70,8 +70,7 @@ def uplift(treatment: Moments, control: Moments, alpha: float = ALPHA) -> Uplift
     se2 = treatment.variance_of_mean + control.variance_of_mean
     if se2 <= 0:  # both arms constant: the difference is known exactly
         exact = (diff, diff)
-        return Uplift(diff, relative, exact, _rel_exact(relative), 1.0 if diff == 0 else 0.0,
-                      exact)  # fmt: skip
+        return Uplift(diff, relative, exact, _rel_exact(relative), 1.0 if diff == 0 else 0.0, exact)
     df = welch_df(treatment, control)
     t_crit = float(stats.t.ppf(1 - alpha / 2, df))
     half = t_crit * math.sqrt(se2)

@@ -57,8 +57,11 @@ async def write_rows(engine: AsyncEngine, rows: Rows) -> list[str]:
 async def _copy(conn: AsyncConnection, rows: Rows) -> list[str]:
     # COPY takes json as text (skus is the fifth exposure column).
     exposures = [(*row[:4], orjson.dumps(row[4]).decode(), row[5]) for row in rows.exposures]
-    staged = {"drain_events": rows.events, "drain_event_lines": rows.lines,
-              "drain_exposures": exposures}  # fmt: skip
+    staged = {
+        "drain_events": rows.events,
+        "drain_event_lines": rows.lines,
+        "drain_exposures": exposures,
+    }
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
     for stage, (table, columns) in _STAGES.items():
@@ -79,11 +82,13 @@ async def _insert(conn: AsyncConnection, rows: Rows) -> list[str]:
         chunk = ids[start : start + 500]
         found = await conn.execute(select(Event.event_id).where(Event.event_id.in_(chunk)))
         stored.update(found.scalars())
-    new_events = [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in rows.events
-                  if row[0] not in stored]  # fmt: skip
+    new_events = [
+        dict(zip(EVENT_COLUMNS, row, strict=True)) for row in rows.events if row[0] not in stored
+    ]
     new_ids = {event["event_id"] for event in new_events}
-    new_lines = [dict(zip(LINE_COLUMNS, row, strict=True)) for row in rows.lines
-                 if row[0] in new_ids]  # fmt: skip
+    new_lines = [
+        dict(zip(LINE_COLUMNS, row, strict=True)) for row in rows.lines if row[0] in new_ids
+    ]
     exposures = [dict(zip(EXPOSURE_COLUMNS, row, strict=True)) for row in rows.exposures]
     if new_events:
         await conn.execute(insert(Event), new_events)

@@ -150,8 +150,10 @@ def mine_events(events: Events, params: SequenceParams) -> tuple[SequenceTable, 
 
 
 def _sequences(events: Events, params: SequenceParams) -> SequenceTable:
-    parts = [_strong_rules(events, params, counts)
-             for counts in delay_counts(events, params.window_days, params.min_count)]  # fmt: skip
+    parts = [
+        _strong_rules(events, params, counts)
+        for counts in delay_counts(events, params.window_days, params.min_count)
+    ]
     if not parts:
         parts = [_strong_rules(events, params, _NO_COUNTS)]
     a, b, count, held_a, held_b, q1, median, q3 = (

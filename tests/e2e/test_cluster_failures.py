@@ -19,6 +19,7 @@ from tests.e2e.test_recommend_failures import FAST, timed_post
 from tests.redis_cluster import NODE_TIMEOUT_MS, Cluster, redis_cluster
 
 # A busy machine may need longer than 50 ms to open connections to every master.
+pytestmark = pytest.mark.faults
 SETTINGS = {**FAST, "store_timeout_ms": 250}
 WARM_UP_SECONDS = 20
 SKUS = ("card-love", "choc-hearts-150g", "plant-orchid", "gift-wrap", "tv-27", "tulips-mixed-10")

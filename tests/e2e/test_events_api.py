@@ -178,6 +178,9 @@ async def test_events_are_accepted_into_the_stream_then_drained_once(
          "events.1.lines.0.unit_price"),
         ({"type": "refund", "customer_id": "c-1"}, "events.1.type"),
         ({"type": "click", "customer_id": "c-1", "sku": "a", "at": "yesterday"}, "events.1.at"),
+        # A number is not a timestamp, though the JSON parser could read it as epoch seconds.
+        ({"type": "click", "customer_id": "c-1", "sku": "a", "at": 0}, "events.1.at"),
+        ({"type": "click", "customer_id": "c-1", "sku": "a", "at": True}, "events.1.at"),
     ],
 )  # fmt: skip
 async def test_one_invalid_event_refuses_the_whole_batch_naming_it(

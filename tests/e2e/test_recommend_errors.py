@@ -90,9 +90,13 @@ async def test_a_body_that_is_not_utf8_is_a_422_naming_the_body(shop: Shop, tmp_
 
 @pytest.mark.parametrize(
     ("value", "field"),
-    [({"include_upsell": 0}, "include_upsell"), ({"limit": "3"}, "limit"),
-     ({"limit": True}, "limit"), ({"max_price": False}, "max_price")],
-)  # fmt: skip
+    [
+        ({"include_upsell": 0}, "include_upsell"),
+        ({"limit": "3"}, "limit"),
+        ({"limit": True}, "limit"),
+        ({"max_price": False}, "max_price"),
+    ],
+)
 async def test_values_of_the_wrong_json_type_are_not_coerced(
     shop: Shop, tmp_path: Path, value: dict[str, Any], field: str
 ) -> None:

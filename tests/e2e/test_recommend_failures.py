@@ -26,6 +26,7 @@ from tests.conftest import unavailable
 from tests.e2e.test_recommend import Shop, answered, cart, demo_shop
 from tests.processes import free_port
 
+pytestmark = pytest.mark.faults
 PORTS = range(8150, 8200)
 FAST = {
     "store_timeout_ms": 50,

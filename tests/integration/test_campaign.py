@@ -34,9 +34,16 @@ gone,Gone,home,10.00,4.00,false
 # Nine customers, one order each (items, total): c1 x y 100 | c2 x y 100 | c3 x y z 100 |
 # c4 x 10 | c5 z 10 | c6 w v 100 | c7 w v 100 | c8 w 20 | c9 v 100. Portfolio: 640 / 9.
 HOLDERS = [
-    ("c1", "xy", 100), ("c2", "xy", 100), ("c3", "xyz", 100), ("c4", "x", 10), ("c5", "z", 10),
-    ("c6", "wv", 100), ("c7", "wv", 100), ("c8", "w", 20), ("c9", "v", 100),
-]  # fmt: skip
+    ("c1", "xy", 100),
+    ("c2", "xy", 100),
+    ("c3", "xyz", 100),
+    ("c4", "x", 10),
+    ("c5", "z", 10),
+    ("c6", "wv", 100),
+    ("c7", "wv", 100),
+    ("c8", "w", 20),
+    ("c9", "v", 100),
+]
 # Follow-ups: six customers buy y 10 to 15 days after x (median 12.5 days); t7 bought x on
 # day 100 and nothing since; t8 and t9 (two orders of z) keep y's base rate at 6 of 8.
 FOLLOW_UPS = [
@@ -85,9 +92,11 @@ async def test_history_reads_customers_times_and_amounts(
     engine: AsyncEngine, database_url: str, tmp_path: Path
 ) -> None:
     orders = [
-        f"o1,alice,{day(0)},x,2,12.50\n", f"o1,alice,{day(0)},y,1,\n",
-        f"o2,,{day(3)},z,3,\n", f"o3,alice,{day(7)},x,1,25.00\n",
-    ]  # fmt: skip
+        f"o1,alice,{day(0)},x,2,12.50\n",
+        f"o1,alice,{day(0)},y,1,\n",
+        f"o2,,{day(3)},z,3,\n",
+        f"o3,alice,{day(7)},x,1,25.00\n",
+    ]
     await import_shop(engine, tmp_path, orders)
     history = await read_history(engine)
     by_time = sorted(range(history.n_orders), key=lambda k: int(history.order_at[k]))
@@ -130,10 +139,13 @@ async def test_reactivation_lists_below_average_customers_by_expected_value(
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     # w -> v: propensity 2/3 - 3/9 = 1/3, x 60 = 20.00; x -> y: 3/4 - 3/9 = 5/12, x 40 = 16.67;
     # z -> y: 1/2 - 3/9 = 1/6, x 40 = 6.67.
-    assert [(r["customer_id"], r["antecedent_sku"], r["offer_sku"], r["expected_value"])
-            for r in rows] == [
-        ("c8", "w", "v", "20.0"), ("c4", "x", "y", "16.67"), ("c5", "z", "y", "6.67"),
-    ]  # fmt: skip
+    assert [
+        (r["customer_id"], r["antecedent_sku"], r["offer_sku"], r["expected_value"]) for r in rows
+    ] == [
+        ("c8", "w", "v", "20.0"),
+        ("c4", "x", "y", "16.67"),
+        ("c5", "z", "y", "6.67"),
+    ]
     assert rows[0]["message"] == "67 % of customers who hold w also hold v"
     assert rows[0]["gap_to_average"] == str(round(640 / 9 - 20, 2))
 
@@ -144,9 +156,19 @@ async def test_reactivation_writes_json_lines_to_a_file_with_a_configurable_thre
     await import_shop(engine, tmp_path, holders_orders())
     target = tmp_path / "targets.jsonl"
     result = await run_cli(
-        database_url, tmp_path, "campaign", "reactivation", "--min-count", "1",
-        "--below", "0.2", "--format", "jsonl", "--output", str(target),
-    )  # fmt: skip
+        database_url,
+        tmp_path,
+        "campaign",
+        "reactivation",
+        "--min-count",
+        "1",
+        "--below",
+        "0.2",
+        "--format",
+        "jsonl",
+        "--output",
+        str(target),
+    )
     assert result.exit_code == 0, result.output
     rows = [orjson.loads(line) for line in target.read_text().splitlines()]
     assert [r["customer_id"] for r in rows] == ["c4", "c5"]  # c8's 20 is above 0.2 x 71.11
@@ -164,8 +186,11 @@ async def test_next_sale_lists_the_mailings_due_on_a_day(
     assert result.exit_code == 0, result.output
     [row] = list(csv.DictReader(io.StringIO(result.stdout)))
     assert (row["customer_id"], row["sku"], row["send_on"], row["kind"]) == (
-        "t7", "y", due, "next_sale",
-    )  # fmt: skip
+        "t7",
+        "y",
+        due,
+        "next_sale",
+    )
     assert row["reason"] == (
         "bought x on 2026-04-15; 100 % of its buyers buy y next, typically 13 days later"
     )

@@ -47,9 +47,11 @@ def write_shop(directory: Path) -> tuple[Path, Path]:
     products = directory / "products.csv"
     products.write_text(
         "sku,name,category,price,cost,in_stock\n"
-        + "".join(f"{sku},{sku.title()},food,2.50,1.00,true\n" for sku in ("apple", "bread",
-                                                                        "cheese", "dates"))
-    )  # fmt: skip
+        + "".join(
+            f"{sku},{sku.title()},food,2.50,1.00,true\n"
+            for sku in ("apple", "bread", "cheese", "dates")
+        )
+    )
     orders = directory / "orders.csv"
     lines = ["order_id,customer_id,ordered_at,sku,quantity,unit_price"]
     for number, basket in enumerate(BASKETS, start=1):
@@ -101,9 +103,15 @@ async def test_csv_export_has_the_documented_columns_and_exact_metrics(
     header, *_ = result.stdout.splitlines()
     assert header == ",".join(RULE_COLUMNS)
     assert RULE_COLUMNS == (
-        "antecedent", "consequent", "support", "confidence", "lift", "leverage", "conviction",
+        "antecedent",
+        "consequent",
+        "support",
+        "confidence",
+        "lift",
+        "leverage",
+        "conviction",
         "count",
-    )  # fmt: skip
+    )
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert {(row["antecedent"], row["consequent"]) for row in rows} == set(EXPECTED)
     for row in rows:

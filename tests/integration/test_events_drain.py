@@ -47,20 +47,39 @@ async def event_log(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
 
 def click(event_id: str, unit: str = "c-1") -> dict[str, Any]:
     return {
-        "kind": "event", "event_id": event_id, "type": "click", "customer_id": unit,
-        "session_id": None, "request_id": None, "at": 1_764_000_000.0, "sku": "card-love",
-        "order_id": None, "lines": [],
-    }  # fmt: skip
+        "kind": "event",
+        "event_id": event_id,
+        "type": "click",
+        "customer_id": unit,
+        "session_id": None,
+        "request_id": None,
+        "at": 1_764_000_000.0,
+        "sku": "card-love",
+        "order_id": None,
+        "lines": [],
+    }
 
 
 def purchase(event_id: str, *lines: tuple[str, int, float]) -> dict[str, Any]:
-    return {**click(event_id), "type": "purchase", "sku": None, "order_id": event_id,
-            "lines": [list(line) for line in lines]}  # fmt: skip
+    return {
+        **click(event_id),
+        "type": "purchase",
+        "sku": None,
+        "order_id": event_id,
+        "lines": [list(line) for line in lines],
+    }
 
 
 def exposure(request_id: str) -> dict[str, Any]:
-    return {"kind": "exposure", "request_id": request_id, "unit": "c-1", "variant": "control",
-            "endpoint": "recommend", "skus": ["a", "b"], "at": 1_764_000_000.5}  # fmt: skip
+    return {
+        "kind": "exposure",
+        "request_id": request_id,
+        "unit": "c-1",
+        "variant": "control",
+        "endpoint": "recommend",
+        "skus": ["a", "b"],
+        "at": 1_764_000_000.5,
+    }
 
 
 async def counts(engine: AsyncEngine) -> tuple[int, int, int]:
@@ -136,12 +155,21 @@ async def test_a_drainer_killed_mid_run_loses_and_doubles_nothing(
             await log.append(
                 [purchase(f"o{batch}-{n}", ("a", 1, 1.0), ("b", 2, 3.0)) for n in range(PER_BATCH)]
             )
-        env = clean_env(CARTLIFT_DATABASE_URL=postgres_url, CARTLIFT_REDIS_URL=REDIS_URL,
-                        CARTLIFT_LOG_LEVEL="WARNING")  # fmt: skip
+        env = clean_env(
+            CARTLIFT_DATABASE_URL=postgres_url,
+            CARTLIFT_REDIS_URL=REDIS_URL,
+            CARTLIFT_LOG_LEVEL="WARNING",
+        )
         drainer = await asyncio.create_subprocess_exec(
-            CARTLIFT, "events", "drain", "--batch", "2", env=env, cwd=tmp_path,
+            CARTLIFT,
+            "events",
+            "drain",
+            "--batch",
+            "2",
+            env=env,
+            cwd=tmp_path,
             stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         await _until_some_committed(pg_engine, drainer)
         drainer.kill()
         await asyncio.wait_for(drainer.wait(), 30)
@@ -173,13 +201,19 @@ async def test_drainers_in_two_workers_and_two_cron_jobs_take_turns(
         log = RedisEventLog(client)
         for entry in range(entries):
             await log.append(
-                [*(purchase(f"o{entry}-{n}", ("a", 1, 2.0)) for n in range(10)),
-                 exposure(f"r{entry}"), outcome(entry)]
-            )  # fmt: skip
-        env = clean_env(CARTLIFT_DATABASE_URL=postgres_url, CARTLIFT_REDIS_URL=REDIS_URL,
-                        CARTLIFT_SNAPSHOT_DIR=str(tmp_path / "rules"),
-                        CARTLIFT_EVENTS_DRAIN_IN_SERVE="true",
-                        CARTLIFT_EVENTS_DRAIN_INTERVAL_SECONDS="0.01")  # fmt: skip
+                [
+                    *(purchase(f"o{entry}-{n}", ("a", 1, 2.0)) for n in range(10)),
+                    exposure(f"r{entry}"),
+                    outcome(entry),
+                ]
+            )
+        env = clean_env(
+            CARTLIFT_DATABASE_URL=postgres_url,
+            CARTLIFT_REDIS_URL=REDIS_URL,
+            CARTLIFT_SNAPSHOT_DIR=str(tmp_path / "rules"),
+            CARTLIFT_EVENTS_DRAIN_IN_SERVE="true",
+            CARTLIFT_EVENTS_DRAIN_INTERVAL_SECONDS="0.01",
+        )
         with served(env=env, cwd=tmp_path, workers=2) as server:
             crons = [
                 await asyncio.create_subprocess_exec(
@@ -220,8 +254,13 @@ def _drained_events(exposition: str) -> int:
 
 
 def outcome(n: int) -> dict[str, Any]:
-    return {"kind": "upgrade_outcome", "customer_id": f"c-{n}", "offer_id": "basic->pro",
-            "outcome": "accepted", "at": 1_764_000_001.0}  # fmt: skip
+    return {
+        "kind": "upgrade_outcome",
+        "customer_id": f"c-{n}",
+        "offer_id": "basic->pro",
+        "outcome": "accepted",
+        "at": 1_764_000_001.0,
+    }
 
 
 async def _until_drained(client: Any) -> None:

@@ -31,10 +31,13 @@ def as_event(record: Record) -> dict[str, Any]:
     from datetime import UTC, datetime
 
     return {
-        "event_id": record["event_id"], "type": "purchase", "customer_id": record["customer_id"],
-        "order_id": record["order_id"], "at": datetime.fromtimestamp(record["at"], UTC).isoformat(),
+        "event_id": record["event_id"],
+        "type": "purchase",
+        "customer_id": record["customer_id"],
+        "order_id": record["order_id"],
+        "at": datetime.fromtimestamp(record["at"], UTC).isoformat(),
         "lines": [{"sku": s, "quantity": q, "unit_price": p} for s, q, p in record["lines"]],
-    }  # fmt: skip
+    }
 
 
 async def post_all(client: httpx.AsyncClient, events: Sequence[dict[str, Any]]) -> None:
@@ -114,9 +117,16 @@ async def test_the_report_command_prints_the_same_figures_as_json_text_and_html(
     printed = {}
     for form in ("json", "text", "html"):
         process = await asyncio.create_subprocess_exec(
-            CARTLIFT, "experiment", "report", "--format", form, env=env, cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+            CARTLIFT,
+            "experiment",
+            "report",
+            "--format",
+            form,
+            env=env,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         out, err = await process.communicate()
         assert process.returncode == 0, err.decode()
         printed[form] = out.decode()

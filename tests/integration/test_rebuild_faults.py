@@ -37,7 +37,11 @@ from app.store.base import RuleStore
 from app.store.redis_store import RedisRuleStore, job_client
 from tests.conftest import REDIS_URL, fresh_redis, import_demo, serving, settings_for, unavailable
 
+pytestmark = pytest.mark.faults
 OPTIONS = RebuildOptions(min_count=5)
+KILLS = 12
+LOCK_PATIENCE = 60.0  # seconds: a dead run's lock may delay the next run, never longer
+REQUEST_ID = "fault-suite-answer"
 PORTS = range(8300, 8400)
 QUICK_RETRY = DatabaseRetry(attempts=3, wait_seconds=0.05)
 VERSIONED_KEY = re.compile(rf"^{keys.PREFIX}:v(\d+):")
@@ -174,7 +178,7 @@ async def test_redis_dying_mid_publish_fails_with_exit_1_and_the_next_run_cleans
 
 
 async def test_redis_out_of_memory_fails_loudly_and_never_evicts_live_rules(
-    demo_db: AsyncEngine, private_redis: PrivateRedis
+    demo_db: AsyncEngine, postgres_url: str, private_redis: PrivateRedis
 ) -> None:
     client = job_client(private_redis.url)
     store = RedisRuleStore(client)
@@ -182,11 +186,13 @@ async def test_redis_out_of_memory_fails_loudly_and_never_evicts_live_rules(
     before = await served(store)
     used = int((await client.info("memory"))["used_memory"])
     await client.config_set("maxmemory", used + 64 * 1024)  # far less than a second version
+    env = {"CARTLIFT_DATABASE_URL": postgres_url, "CARTLIFT_REDIS_URL": private_redis.url}
 
-    broken = await rebuild(demo_db, store, OPTIONS)
+    code, _, stderr = await run_cli_rebuild(env)
 
-    assert broken.code is ExitCode.FAILED, broken.message
-    assert "out of memory" in broken.message
+    assert code == 1, stderr
+    assert "out of memory" in stderr, stderr
+    assert private_redis.url not in stderr and postgres_url not in stderr
     assert await served(store) == before
     assert int((await client.info("stats"))["evicted_keys"]) == 0
     await client.config_set("maxmemory", 0)
@@ -254,24 +260,24 @@ async def test_two_rebuilds_at_once_publish_exactly_one_version(
     assert await statuses(demo_db) == ["published"]
 
 
-async def cart_answers(settings_kwargs: dict[str, Any]) -> list[Any]:
-    """The /recommend answers for a few carts, without the per-request id."""
+async def cart_answers(settings_kwargs: dict[str, Any]) -> list[bytes]:
+    """The /recommend answers for a few carts, as the bytes sent, under one request id."""
     answers = []
     async with serving(create_app(settings_for(**settings_kwargs))) as client:
         for cart in CARTS:
             response = await client.post(
-                "/recommend", json={"cart": [{"sku": sku} for sku in cart], "limit": 5}
+                "/recommend",
+                json={"cart": [{"sku": sku} for sku in cart], "limit": 5},
+                headers={"X-Request-ID": REQUEST_ID},
             )
-            body = response.json()
-            body.pop("request_id", None)
-            answers.append((response.status_code, body))
+            answers.append(b"%d " % response.status_code + response.content)
     return answers
 
 
 async def run_cli_rebuild(
     env: dict[str, str], kill_within: float | None = None, engine: AsyncEngine | None = None
-) -> tuple[int, dict[str, Any] | None]:
-    """`cartlift rebuild` as a child process.
+) -> tuple[int, dict[str, Any] | None, str]:
+    """`cartlift rebuild` as a child process: its exit code, JSON summary and stderr.
 
     With `kill_within`, wait until the job has started its run (its rule_builds row says
     running), then SIGKILL it after a random share of `kill_within` seconds.
@@ -280,16 +286,17 @@ async def run_cli_rebuild(
     child = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).parent / "cartlift"), "rebuild", "--min-count", "5",
         env={**os.environ, **env}, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     if kill_within is not None and engine is not None:
         await _job_started(engine, child, runs_before)
         await asyncio.sleep(random.uniform(0, kill_within))
         if child.returncode is None:
             child.send_signal(signal.SIGKILL)
-    stdout, _ = await child.communicate()
+    stdout, stderr = await child.communicate()
     lines = [line for line in stdout.decode().splitlines() if line.startswith("{")]
-    return int(child.returncode or 0), orjson.loads(lines[-1]) if lines else None
+    summary = orjson.loads(lines[-1]) if lines else None
+    return int(child.returncode or 0), summary, stderr.decode()
 
 
 async def _job_started(
@@ -299,6 +306,18 @@ async def _job_started(
         if len(await statuses(engine)) > runs_before:
             return
         await asyncio.sleep(0.005)
+
+
+async def kill_one_run(env: dict[str, str], engine: AsyncEngine, within: float) -> float:
+    """Start a run and SIGKILL it mid-way; the seconds it waited for a dead run's lock."""
+    asked = time.monotonic()
+    while True:
+        code, _, stderr = await run_cli_rebuild(env, within, engine)
+        if code != ExitCode.LOCKED:
+            assert code in (0, -signal.SIGKILL), stderr
+            return time.monotonic() - asked
+        assert time.monotonic() - asked < LOCK_PATIENCE, "a dead run's lock blocked the next"
+        await asyncio.sleep(0.5)
 
 
 @pytest.fixture
@@ -312,39 +331,41 @@ async def test_a_rebuild_killed_at_random_points_leaves_answers_unchanged_and_is
 ) -> None:
     env = {"CARTLIFT_DATABASE_URL": postgres_url, "CARTLIFT_REDIS_URL": REDIS_URL}
     app_settings = {"database_url": postgres_url, "redis_url": REDIS_URL, "tmp_path": tmp_path}
-    code, summary = await run_cli_rebuild(env)
-    assert code == 0 and summary is not None
+    code, summary, stderr = await run_cli_rebuild(env)
+    assert code == 0 and summary is not None, stderr
     store = RedisRuleStore(clean_redis)
     before, answers = await served(store), await cart_answers(app_settings)
-    killed = 0
-    for _ in range(8):  # stop after two kills: on a loaded machine some runs finish first
-        if killed >= 2:
-            break
-        exit_code, _ = await run_cli_rebuild(env, float(summary["timings"]["total_s"]), demo_db)
-        assert exit_code in (0, -signal.SIGKILL)
-        # A kill that lands after the run recorded its outcome is a finished run.
-        killed += exit_code != 0 and (await statuses(demo_db))[-1] != "published"
+    waits, inside = [], 0
+    for _ in range(KILLS):
+        waits.append(await kill_one_run(env, demo_db, float(summary["timings"]["total_s"])))
+        inside += (await statuses(demo_db))[-1] == "running"
         now = await served(store)
         # Killed before the flip: the same version. After it: a complete version built
         # from the same orders, so the same entries; either way the same answers.
         assert now[0] == before[0] or now[0] in await store.versions()
         assert without_meta(now) == without_meta(before)
-        assert without_version(await cart_answers(app_settings)) == without_version(answers)
-    assert killed >= 2, "most kills land inside the run"
+        assert without_version(await cart_answers(app_settings), now[0]) == without_version(
+            answers, before[0]
+        )
 
     after = await rebuild(demo_db, store, OPTIONS)
 
     assert after.code is ExitCode.PUBLISHED, after.message
     assert await orphans(clean_redis) == set()
     assert await clean_redis.smembers(keys.BUILDING) == set()
+    assert max(waits) < LOCK_PATIENCE
+    # A kill that lands after the run recorded its outcome leaves it published; every
+    # other killed run is marked abandoned by the clean run.
     runs = await statuses(demo_db)
-    # A run killed after recording its outcome stays published; every other one is abandoned.
-    assert set(runs) <= {"published", "abandoned"} and "abandoned" in runs, runs
+    assert runs.count("abandoned") == inside >= KILLS // 2, runs
+    assert set(runs) <= {"published", "abandoned"}, runs
 
 
 def without_meta(version: tuple[int | None, dict[str, bytes | None]]) -> dict[str, bytes | None]:
     return {name: value for name, value in version[1].items() if name != keys.META}
 
 
-def without_version(answers: list[Any]) -> list[Any]:
-    return [(status, {**body, "model_version": None}) for status, body in answers]
+def without_version(answers: list[bytes], version: int | None) -> list[bytes]:
+    """The answers with the version number they name blanked out, the rest byte for byte."""
+    named = b'"model_version":%d' % (version or 0)
+    return [answer.replace(named, b'"model_version":null') for answer in answers]

@@ -25,12 +25,19 @@ d,Delta,two,5.00,2.00,true
 """
 # (order, customer, day, sku, quantity, unit price); the guest's d has no price: 3 x 5.00.
 LINES = [
-    ("o1", "c-1", 0, "a", 1, "10"), ("o1", "c-1", 0, "b", 1, "20"), ("o2", "c-1", 10, "c", 1, "30"),
-    ("o3", "c-2", 0, "a", 1, "10"), ("o4", "c-2", 30, "a", 1, "10"), ("o4", "c-2", 30, "d", 1, "5"),
-    ("o5", "c-3", 5, "b", 1, "20"), ("o5", "c-3", 5, "c", 1, "30"),
-    ("o6", "c-4", 1, "a", 1, "10"), ("o6", "c-4", 1, "b", 1, "20"), ("o6", "c-4", 1, "c", 1, "30"),
+    ("o1", "c-1", 0, "a", 1, "10"),
+    ("o1", "c-1", 0, "b", 1, "20"),
+    ("o2", "c-1", 10, "c", 1, "30"),
+    ("o3", "c-2", 0, "a", 1, "10"),
+    ("o4", "c-2", 30, "a", 1, "10"),
+    ("o4", "c-2", 30, "d", 1, "5"),
+    ("o5", "c-3", 5, "b", 1, "20"),
+    ("o5", "c-3", 5, "c", 1, "30"),
+    ("o6", "c-4", 1, "a", 1, "10"),
+    ("o6", "c-4", 1, "b", 1, "20"),
+    ("o6", "c-4", 1, "c", 1, "30"),
     ("o7", "", 2, "d", 3, ""),
-]  # fmt: skip
+]
 
 
 async def import_shop(engine: AsyncEngine, folder: Path) -> None:
@@ -56,9 +63,16 @@ async def test_the_report_embeds_the_heatmap_and_the_hand_computed_figures(
     await import_shop(engine, tmp_path)
     output = tmp_path / "out" / "report.html"
     result = await run_cli(
-        database_url, tmp_path, "report", "--output", str(output),
-        "--min-count", "1", "--min-buyers", "2",
-    )  # fmt: skip
+        database_url,
+        tmp_path,
+        "report",
+        "--output",
+        str(output),
+        "--min-count",
+        "1",
+        "--min-buyers",
+        "2",
+    )
     assert result.exit_code == 0, result.output
     html = output.read_text()
     [encoded] = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
@@ -67,17 +81,22 @@ async def test_the_report_embeds_the_heatmap_and_the_hand_computed_figures(
     assert "http://" not in html and "https://" not in html  # nothing to fetch: self-contained
     page = text_of(html)
     for figure in (
-        "Customers 4 ", "Orders 7 210.00 € revenue", "Average ticket 30.00 €",
-        "Between orders 20 days", "Came back 50.0 %",  # customers 1 and 2 ordered twice
+        "Customers 4 ",
+        "Orders 7 210.00 € revenue",
+        "Average ticket 30.00 €",
+        "Between orders 20 days",
+        "Came back 50.0 %",  # customers 1 and 2 ordered twice
         "1 Alpha a 75.0 % 3 10.00 €",  # a, b and c are held by 3 of 4 customers each
-        "25.0 % of customers hold exactly 2 of them", "50.0 % of customers hold all 3 of them",
-        "Alpha 100.0 % 66.7 % 66.7 %", "Bravo 66.7 % 100.0 % 100.0 %",  # the matrix rows
+        "25.0 % of customers hold exactly 2 of them",
+        "50.0 % of customers hold all 3 of them",
+        "Alpha 100.0 % 66.7 % 66.7 %",
+        "Bravo 66.7 % 100.0 % 100.0 %",  # the matrix rows
         "Alpha + Charlie → Bravo 2.33 100.0 % 14.29 % 1",  # top rule by lift: 1 / (3/7)
         "Bravo + Charlie 1.56 2 50.00 €",  # bundle: 2/7 / (3/7 x 3/7) = 14/9
         "Alpha + Bravo + Charlie 1.36 1 60.00 €",  # 1/7 / (4/7 x 3/7 x 3/7) = 49/36
         # Hooks: holders of b (customers 1, 3, 4) spent 170 over 4 orders; of a 145 over 5.
         f"Bravo 42.50 € 1.42{TIMES} 3 Charlie 42.50 € 1.42{TIMES} 3 Alpha 29.00 € 0.97{TIMES} 3",
-    ):  # fmt: skip
+    ):
         assert figure in page, figure
     assert "Orders from 05 Jan 2026 to 04 Feb 2026" in page
 

@@ -27,9 +27,13 @@ def shop() -> History:
     7      guest      2   d x 3             15      -> 210 over 7 orders: average 30
     """
     rows = [
-        (1, 0, ["a", "b"]), (1, 10, ["c"]), (2, 0, ["a"]), (2, 30, ["a", "d"]),
-        (3, 5, ["b", "c"]), (4, 1, ["a", "b", "c"]),
-    ]  # fmt: skip
+        (1, 0, ["a", "b"]),
+        (1, 10, ["c"]),
+        (2, 0, ["a"]),
+        (2, 30, ["a", "d"]),
+        (3, 5, ["b", "c"]),
+        (4, 1, ["a", "b", "c"]),
+    ]
     orders: list[tuple[int | None, int, list[tuple[str, float]]]] = [
         (c, day * DAY, [(sku, PRICES[sku]) for sku in skus]) for c, day, skus in rows
     ]
@@ -104,5 +108,11 @@ def test_hook_products_are_those_whose_buyers_spend_most_per_order() -> None:
 
 def test_a_history_rejects_mismatched_columns() -> None:
     with pytest.raises(ValueError, match="equally long"):
-        History(np.zeros(2, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64),
-                np.zeros(0, np.int32), np.zeros(0), ())  # fmt: skip
+        History(
+            np.zeros(2, np.int64),
+            np.zeros(1, np.int64),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int32),
+            np.zeros(0),
+            (),
+        )

@@ -28,9 +28,16 @@ def holders_shop() -> History:
     c6 w v 100 | c7 w v 100 | c8 w 20 | c9 v 100        -> portfolio average 640 / 9
     """
     rows = [
-        (1, "xy", 100.0), (2, "xy", 100.0), (3, "xyz", 100.0), (4, "x", 10.0), (5, "z", 10.0),
-        (6, "wv", 100.0), (7, "wv", 100.0), (8, "w", 20.0), (9, "v", 100.0),
-    ]  # fmt: skip
+        (1, "xy", 100.0),
+        (2, "xy", 100.0),
+        (3, "xyz", 100.0),
+        (4, "x", 10.0),
+        (5, "z", 10.0),
+        (6, "wv", 100.0),
+        (7, "wv", 100.0),
+        (8, "w", 20.0),
+        (9, "v", 100.0),
+    ]
     orders = [(c, 0, [(sku, total / len(items)) for sku in items]) for c, items, total in rows]
     return history_from_orders(orders, {c: f"c-{c}" for c, _, _ in rows})
 
@@ -87,19 +94,31 @@ def follow_up_shop() -> History:
     Customer 3 bought a TV on day 100 and nothing since; customer 4 bought the mount already.
     """
     rows = [
-        (1, 0, "tv"), (1, 10, "mount"), (2, 0, "tv"), (2, 14, "mount"),
-        (3, 100, "tv"), (4, 100, "tv"), (4, 101, "mount"),
-        (5, 0, "candle"), (5, 30, "candle"), (5, 60, "candle"), (5, 95, "candle"),
-    ]  # fmt: skip
+        (1, 0, "tv"),
+        (1, 10, "mount"),
+        (2, 0, "tv"),
+        (2, 14, "mount"),
+        (3, 100, "tv"),
+        (4, 100, "tv"),
+        (4, 101, "mount"),
+        (5, 0, "candle"),
+        (5, 30, "candle"),
+        (5, 60, "candle"),
+        (5, 95, "candle"),
+    ]
     orders = [(c, day(n), [(sku, 1.0)]) for c, n, sku in rows]
     return history_from_orders(orders, {c: f"c-{c}" for c in range(1, 6)})
 
 
 def due(history: History, n: int, available: set[str] | None = None) -> list[tuple[object, ...]]:
     params = SequenceParams(
-        min_count=1, min_confidence=0, min_lift=0,
-        min_repeaters=1, min_repeat_share=0, max_interval_spread=math.inf,
-    )  # fmt: skip
+        min_count=1,
+        min_confidence=0,
+        min_lift=0,
+        min_repeaters=1,
+        min_repeat_share=0,
+        max_interval_spread=math.inf,
+    )
     purchases = history.purchases()
     rows = due_on(
         history,
@@ -146,9 +165,12 @@ def test_a_due_row_explains_itself() -> None:
     params = SequenceParams(min_count=1, min_confidence=0, min_lift=0)
     purchases = history.purchases()
     [row] = due_on(
-        history, mine_sequences(purchases, params), mine_replenishment(purchases, params),
-        date(2026, 4, 21), set(history.skus),
-    )  # fmt: skip
+        history,
+        mine_sequences(purchases, params),
+        mine_replenishment(purchases, params),
+        date(2026, 4, 21),
+        set(history.skus),
+    )
     assert row.reason == (
         "bought tv on 2026-04-11; 100 % of its buyers buy mount next, typically 10 days later"
     )

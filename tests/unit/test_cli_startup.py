@@ -13,16 +13,48 @@ import pytest
 # What `--help` has no use for; each costs a noticeable share of a second to import (Markdown
 # and Pygments come with Typer's Rich help, which the CLI turns off for that reason).
 HEAVY_PACKAGES = (
-    "sqlalchemy", "asyncpg", "aiosqlite", "alembic", "redis", "numpy", "scipy", "pandas",
-    "matplotlib", "pydantic", "pydantic_settings", "structlog", "fastapi", "starlette",
-    "uvicorn", "prometheus_client", "httpx", "yaml", "mlxtend", "markdown_it", "pygments",
-)  # fmt: skip
+    "sqlalchemy",
+    "asyncpg",
+    "aiosqlite",
+    "alembic",
+    "redis",
+    "numpy",
+    "scipy",
+    "pandas",
+    "matplotlib",
+    "pydantic",
+    "pydantic_settings",
+    "structlog",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "prometheus_client",
+    "httpx",
+    "yaml",
+    "mlxtend",
+    "markdown_it",
+    "pygments",
+)
 # Our own modules that pull those in; the CLI package and light constants are fine.
 HEAVY_APP_MODULES = (
-    "app.analytics", "app.api", "app.db", "app.demo", "app.evaluation", "app.importing",
-    "app.jobs", "app.mining", "app.offers", "app.report", "app.serving", "app.store",
-    "app.settings", "app.logs", "app.metrics", "app.main", "app.events",
-)  # fmt: skip
+    "app.analytics",
+    "app.api",
+    "app.db",
+    "app.demo",
+    "app.evaluation",
+    "app.importing",
+    "app.jobs",
+    "app.mining",
+    "app.offers",
+    "app.report",
+    "app.serving",
+    "app.store",
+    "app.settings",
+    "app.logs",
+    "app.metrics",
+    "app.main",
+    "app.events",
+)
 # Print what the command imported, after it ran, as the last line of stderr.
 PROBE = """
 import json, sys

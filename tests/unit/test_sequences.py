@@ -18,18 +18,32 @@ from app.mining.sequences import (
 DAY = 86_400
 A, B, C = 0, 1, 2
 EVERYTHING = SequenceParams(
-    min_count=1, min_confidence=0, min_lift=0, top_n=None,
-    min_repeaters=1, min_repeat_share=0, max_interval_spread=math.inf,
-)  # fmt: skip
+    min_count=1,
+    min_confidence=0,
+    min_lift=0,
+    top_n=None,
+    min_repeaters=1,
+    min_repeat_share=0,
+    max_interval_spread=math.inf,
+)
 # (customer, order, day, item). Customers 4 (one order) are outside the population;
 # customer 5's two orders share a timestamp, so neither is later than the other.
 HISTORY = [
-    (1, 1, 0, A), (1, 2, 10, B), (1, 3, 20, B), (1, 3, 20, C),
-    (2, 4, 0, A), (2, 4, 0, B), (2, 5, 100, B),
-    (3, 6, 5, A), (3, 7, 35, B), (3, 8, 40, A), (3, 9, 50, B),
+    (1, 1, 0, A),
+    (1, 2, 10, B),
+    (1, 3, 20, B),
+    (1, 3, 20, C),
+    (2, 4, 0, A),
+    (2, 4, 0, B),
+    (2, 5, 100, B),
+    (3, 6, 5, A),
+    (3, 7, 35, B),
+    (3, 8, 40, A),
+    (3, 9, 50, B),
     (4, 10, 0, C),
-    (5, 11, 0, A), (5, 12, 0, B),
-]  # fmt: skip
+    (5, 11, 0, A),
+    (5, 12, 0, B),
+]
 
 
 def purchases(rows: list[tuple[int, int, int, int]], n_items: int = 3) -> Purchases:
@@ -47,10 +61,18 @@ def as_rows(table: SequenceTable) -> dict[tuple[int, int], tuple[float, ...]]:
     return {
         (int(a), int(b)): (int(n), s, conf, lift, q1, med, q3)
         for a, b, n, s, conf, lift, q1, med, q3 in zip(
-            table.antecedent, table.consequent, table.count, table.support, table.confidence,
-            table.lift, table.delays.q1, table.delays.median, table.delays.q3, strict=True,
+            table.antecedent,
+            table.consequent,
+            table.count,
+            table.support,
+            table.confidence,
+            table.lift,
+            table.delays.q1,
+            table.delays.median,
+            table.delays.q3,
+            strict=True,
         )
-    }  # fmt: skip
+    }
 
 
 def test_sequence_figures_match_the_hand_computed_history() -> None:
@@ -136,14 +158,22 @@ def test_consumables_need_enough_repeaters_share_and_a_regular_pace() -> None:
 
 def test_empty_history_gives_empty_tables() -> None:
     nothing = Purchases(
-        np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64),
-        np.empty(0, np.int32), 3,
-    )  # fmt: skip
+        np.empty(0, np.int64),
+        np.empty(0, np.int64),
+        np.empty(0, np.int64),
+        np.empty(0, np.int32),
+        3,
+    )
     assert len(mine_sequences(nothing, EVERYTHING)) == 0
     assert len(mine_replenishment(nothing, EVERYTHING).item) == 0
 
 
 def test_mismatched_columns_are_rejected() -> None:
     with pytest.raises(ValueError, match="equally long"):
-        Purchases(np.zeros(2, np.int64), np.zeros(1, np.int64), np.zeros(2, np.int64),
-                  np.zeros(2, np.int32), 3)  # fmt: skip
+        Purchases(
+            np.zeros(2, np.int64),
+            np.zeros(1, np.int64),
+            np.zeros(2, np.int64),
+            np.zeros(2, np.int32),
+            3,
+        )

@@ -29,11 +29,17 @@ def product(
 CATALOG = {
     p.sku: p
     for p in (
-        product("tv-32"), product("mount"), product("hdmi"), product("soundbar"),
-        product("gone", stock=False), product("retired", active=False),
-        product("candle", "home"), product("vase", "home"), product("roses", "flowers"),
+        product("tv-32"),
+        product("mount"),
+        product("hdmi"),
+        product("soundbar"),
+        product("gone", stock=False),
+        product("retired", active=False),
+        product("candle", "home"),
+        product("vase", "home"),
+        product("roses", "flowers"),
     )
-}  # fmt: skip
+}
 POPULAR = Popular(
     overall=("roses", "candle", "tv-32", "vase"),
     by_category={"tv": ("tv-32", "hdmi", "soundbar"), "home": ("candle", "vase")},

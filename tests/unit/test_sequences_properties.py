@@ -46,8 +46,9 @@ def purchases(lines: list[Line], hours: list[int]) -> Purchases:
 def history(p: Purchases) -> dict[int, list[tuple[int, int, set[int]]]]:
     """Population customers -> their orders as (seconds, day, items)."""
     orders: dict[int, tuple[int, int, set[int]]] = {}
-    for c, o, at, i in zip(p.customer.tolist(), p.order.tolist(), p.at.tolist(), p.item.tolist(),
-                           strict=True):  # fmt: skip
+    for c, o, at, i in zip(
+        p.customer.tolist(), p.order.tolist(), p.at.tolist(), p.item.tolist(), strict=True
+    ):
         orders.setdefault(o, (c, at, set()))[2].add(i)
     by_customer: dict[int, list[tuple[int, int, set[int]]]] = defaultdict(list)
     for c, at, items in orders.values():
@@ -57,8 +58,10 @@ def history(p: Purchases) -> dict[int, list[tuple[int, int, set[int]]]]:
 
 def brute_sequences(p: Purchases) -> tuple[dict[tuple[int, int], Figures], int]:
     customers = history(p)
-    holders = [sum(any(i in items for _, _, items in o) for o in customers.values())
-               for i in range(N_ITEMS)]  # fmt: skip
+    holders = [
+        sum(any(i in items for _, _, items in o) for o in customers.values())
+        for i in range(N_ITEMS)
+    ]
     delays: dict[tuple[int, int], list[int]] = defaultdict(list)
     for orders in customers.values():
         for a in range(N_ITEMS):
@@ -106,16 +109,25 @@ def test_sequences_match_the_definition(
     ):
         table = mine_sequences(p, params)
     expected, n = brute_sequences(p)
-    kept = {pair: f for pair, f in expected.items()
-            if f[0] >= min_count and Fraction(f[0], f[1]) >= min_confidence}  # fmt: skip
+    kept = {
+        pair: f
+        for pair, f in expected.items()
+        if f[0] >= min_count and Fraction(f[0], f[1]) >= min_confidence
+    }
     found = {
         (int(a), int(b)): (int(c), int(ha), int(hb), q1, med, q3)
         for a, b, c, ha, hb, q1, med, q3 in zip(
-            table.antecedent, table.consequent, table.count, table.antecedent_count,
-            table.consequent_count, table.delays.q1, table.delays.median, table.delays.q3,
+            table.antecedent,
+            table.consequent,
+            table.count,
+            table.antecedent_count,
+            table.consequent_count,
+            table.delays.q1,
+            table.delays.median,
+            table.delays.q3,
             strict=True,
         )
-    }  # fmt: skip
+    }
     assert found == kept
     assert table.n_customers == n
 

@@ -73,8 +73,10 @@ def population(orders: list[Order]) -> dict[int, list[tuple[int, int, set[int]]]
 def reference_sequences(orders: list[Order]) -> dict[tuple[int, int], tuple[float, ...]]:
     """(A, B) -> (count, holders A, holders B, q1, median, q3) of every rule that passes."""
     customers = population(orders)
-    holders = [sum(any(i in items for _, _, items in o) for o in customers.values())
-               for i in range(N_ITEMS)]  # fmt: skip
+    holders = [
+        sum(any(i in items for _, _, items in o) for o in customers.values())
+        for i in range(N_ITEMS)
+    ]
     delays: dict[tuple[int, int], list[int]] = defaultdict(list)
     for history in customers.values():
         first: dict[tuple[int, int], tuple[int, int]] = {}  # (A, B) -> (day of B, delay)
@@ -151,23 +153,32 @@ def test_follow_ups_and_rebuys_match_a_plain_reading_of_the_definitions(
     found = {
         (int(a), int(b)): (int(c), int(ha), int(hb), q1, median, q3)
         for a, b, c, ha, hb, q1, median, q3 in zip(
-            table.antecedent.tolist(), table.consequent.tolist(), table.count.tolist(),
-            table.antecedent_count.tolist(), table.consequent_count.tolist(),
-            table.delays.q1.tolist(), table.delays.median.tolist(), table.delays.q3.tolist(),
+            table.antecedent.tolist(),
+            table.consequent.tolist(),
+            table.count.tolist(),
+            table.antecedent_count.tolist(),
+            table.consequent_count.tolist(),
+            table.delays.q1.tolist(),
+            table.delays.median.tolist(),
+            table.delays.q3.tolist(),
             strict=True,
         )
-    }  # fmt: skip
+    }
     expected = reference_sequences(orders)
     assert len(expected) > 10  # the data has rules to get right
     assert found == expected
     found_rebuys = {
         int(item): (int(r), int(n), q1, median, q3)
         for item, r, n, q1, median, q3 in zip(
-            refills.item.tolist(), refills.repeaters.tolist(), refills.intervals.tolist(),
-            refills.delays.q1.tolist(), refills.delays.median.tolist(),
-            refills.delays.q3.tolist(), strict=True,
+            refills.item.tolist(),
+            refills.repeaters.tolist(),
+            refills.intervals.tolist(),
+            refills.delays.q1.tolist(),
+            refills.delays.median.tolist(),
+            refills.delays.q3.tolist(),
+            strict=True,
         )
-    }  # fmt: skip
+    }
     assert found_rebuys == reference_rebuys(orders)
 
 

@@ -91,10 +91,18 @@ def test_create_app_refuses_to_start_with_an_invalid_setting(env: pytest.MonkeyP
 @pytest.mark.parametrize(
     "command",
     [
-        ["serve"], ["migrate"], ["demo"], ["import", "orders", "orders.csv"], ["rebuild"],
-        ["rollback"], ["builds"], ["rules", "export"], ["campaign", "reactivation"], ["report"],
+        ["serve"],
+        ["migrate"],
+        ["demo"],
+        ["import", "orders", "orders.csv"],
+        ["rebuild"],
+        ["rollback"],
+        ["builds"],
+        ["rules", "export"],
+        ["campaign", "reactivation"],
+        ["report"],
     ],
-)  # fmt: skip
+)
 def test_every_command_stops_with_exit_2_naming_the_bad_setting(
     env: pytest.MonkeyPatch, command: list[str]
 ) -> None:

@@ -6,9 +6,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export UV_LINK_MODE ?= copy
 
-.PHONY: help install run demo rebuild serve test lint typecheck unit openapi openapi-check \
-	readme evaluate-public fuzz soak bench bench-mining bench-import bench-rebuild bench-api bench-events bench-experiment bench-campaigns bench-cli \
-	bench-store-memory bench-api-workers \
+.PHONY: help install install-spark run demo rebuild serve test lint typecheck unit openapi \
+	openapi-check readme evaluate-public fuzz soak bench bench-mining bench-import \
+	bench-rebuild bench-rebuild-spark bench-engines bench-api bench-events bench-experiment \
+	bench-campaigns bench-cli bench-store-memory bench-api-workers \
 	report-screenshot clean
 
 help:
@@ -25,6 +26,11 @@ help:
 install: $(UV)
 	$(UV) sync --frozen
 
+# The Spark engine's optional extra (pyspark, pyarrow); it needs Java 17 and, to read Postgres,
+# Debian's libpostgresql-jdbc-java (.ci/run installs both). `make install` leaves it out.
+install-spark: $(UV)
+	$(UV) sync --frozen --extra spark
+
 run: install
 	$(UV) run cartlift migrate
 	$(UV) run cartlift demo
@@ -40,7 +46,7 @@ lint: install
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 
-typecheck: install
+typecheck: install-spark
 	$(UV) run mypy
 
 openapi: install
@@ -80,6 +86,13 @@ bench-import: install
 
 bench-rebuild: install
 	$(UV) run python loadtests/bench_rebuild.py
+
+bench-rebuild-spark: install-spark
+	$(UV) run python loadtests/bench_rebuild.py --engine spark
+
+# Both engines on FIMI retail at the default thresholds: rules exports identical byte for byte.
+bench-engines: install-spark
+	$(UV) run python loadtests/compare_engines.py
 
 bench-api: install
 	$(UV) run python loadtests/bench_api.py

@@ -118,6 +118,15 @@ class Settings(BaseSettings):
     rebuild_db_retry_seconds: float = Field(
         default=2.0, ge=0, le=300, description="First wait between those attempts; it doubles."
     )
+    spark_master: str = Field(
+        default="local[*]",
+        description="Spark master of `cartlift rebuild --engine spark` (local mode by default).",
+    )
+    spark_jdbc_jar: Path = Field(
+        default=Path("/usr/share/java/postgresql.jar"),
+        description="Postgres JDBC driver the Spark engine reads orders with (Debian: "
+        "libpostgresql-jdbc-java).",
+    )
 
     upgrade_trigger_ratio: float = Field(
         default=0.8,

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -90,18 +91,61 @@ def synthetic_files(n_orders: int, n_skus: int) -> tuple[Path, Path]:
 
 
 def run_measured(args: list[str], env: dict[str, str]) -> Measured:
-    """Run a child process; wait4 gives its own peak RSS, not that of any earlier child."""
+    """Run a child process; wait4 gives its own peak RSS, not that of any earlier child.
+
+    A sampler adds up the resident memory of the child and all its descendants (a Spark
+    run's JVM is a grandchild that wait4 does not see) every 0.1 s; the peak reported is
+    the larger of the two.
+    """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         clock = time.perf_counter()
         child = subprocess.Popen(args, env=_child_env(env), stdout=out, stderr=err)
+        tree_peak = _TreePeak(child.pid)
         _, status, usage = os.wait4(child.pid, 0)
+        tree_peak.stop()
         wall = time.perf_counter() - clock
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         # ru_maxrss is in KiB on Linux.
         cpu = usage.ru_utime + usage.ru_stime
-        return Measured(wall, usage.ru_maxrss / 1024, child.returncode, out.read(), err.read(), cpu)
+        peak = max(usage.ru_maxrss / 1024, tree_peak.peak_mb)
+        return Measured(wall, peak, child.returncode, out.read(), err.read(), cpu)
+
+
+class _TreePeak:
+    """The largest summed RSS of a process and its descendants, sampled from /proc."""
+
+    def __init__(self, root: int) -> None:
+        self.peak_mb = 0.0
+        self._root = root
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
+        while not self._done.wait(0.1):
+            parent_of: dict[int, int] = {}
+            pages: dict[int, int] = {}
+            for entry in os.listdir("/proc"):
+                if entry.isdigit():
+                    try:
+                        with open(f"/proc/{entry}/stat") as stat:
+                            fields = stat.read().rsplit(")", 1)[1].split()
+                    except OSError:
+                        continue
+                    parent_of[int(entry)], pages[int(entry)] = int(fields[1]), int(fields[21])
+            tree: set[int] = set()
+            grown = {self._root}
+            while grown != tree:
+                tree = grown
+                grown = tree | {pid for pid, parent in parent_of.items() if parent in tree}
+            self.peak_mb = max(self.peak_mb, sum(pages.get(p, 0) for p in tree) * page_mb)
 
 
 def _child_env(extra: dict[str, str]) -> dict[str, str]:

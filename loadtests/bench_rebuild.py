@@ -5,14 +5,16 @@ process so its own peak RSS is measured. The data is imported once into a throwa
 database (dropped afterwards unless --keep-db names one to reuse between runs) and the
 rules go to a dedicated Redis db that is flushed before and after.
 
-Prints `bench_rebuild orders=.. skus=.. wall_s=.. cpu_s=.. read_s=.. mine_s=.. sections_s=..
-publish_s=.. read_cpu_s=.. (and each stage's CPU in the job) peak_rss_mb=.. rules=..
-load_avg=..` and the same per million orders (the cost curve: run `--size 1m`, `3m` and
-`10m`), then how the default min_count does on this data
-and on the demo shop (rules, planted pairs found, hit rate@3 against popularity). The
-machine may be shared: cpu_s (user + system of the rebuild) moves much less than wall_s.
+Prints `bench_rebuild engine=.. orders=.. skus=.. wall_s=.. cpu_s=.. read_s=.. count_s=..
+mine_s=.. sections_s=.. publish_s=.. read_cpu_s=.. (and each stage's CPU in the job)
+peak_rss_mb=.. rules=.. load_avg=..` and the same per million orders (the cost curve: run
+`--size 1m`, `3m` and `10m`, with `--engine numpy` and `--engine spark`; peak_rss_mb counts
+the Spark JVM too), then how the default min_count does on this data and on the demo shop
+(rules, planted pairs found, hit rate@3 against popularity). The machine may be shared:
+cpu_s (user + system of the rebuild) moves much less than wall_s.
 
     uv run python loadtests/bench_rebuild.py --size 3m --keep-db cartlift_bench_3m --no-demo
+    uv run --extra spark python loadtests/bench_rebuild.py --size 1m --engine spark --no-sweep
 """
 
 from __future__ import annotations
@@ -43,10 +45,13 @@ from app.jobs.sources import compact_codes, read_lines
 from app.mining.baskets import encode_baskets
 from app.mining.rules import mine_rules, thresholds_from
 
+# Stages of the job's timings: spark_start (the JVM and session), read, count (the engine),
+# co_count (Spark: the item-weight co-counts), engine (all of those: its CPU is this
+# process's, the JVM's not included), mine (rules and weights), sections, publish.
+STAGES = ("spark_start", "read", "count", "co_count", "engine", "mine", "sections", "publish")
 REDIS_URL = os.environ.get("CARTLIFT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 SEED = 42
 # --size presets: orders and SKUs of the cost-curve points.
-STAGES = ("read", "mine", "sections", "publish")
 SIZES = {"1m": (1_000_000, 20_000), "3m": (3_000_000, 50_000), "10m": (10_000_000, 100_000)}
 # The same command with the registered sections (next-sale, plans) left out: the cost of
 # the co-purchase rules alone, to tell it apart from what the sections add.
@@ -64,6 +69,7 @@ def main() -> None:
     parser.add_argument("--skus", type=int, default=20_000)
     parser.add_argument("--keep-db", help="reuse (and keep) this database between runs")
     parser.add_argument("--runs", type=int, default=1, help="rebuilds to time")
+    parser.add_argument("--engine", choices=("numpy", "spark"), default="numpy")
     parser.add_argument("--no-demo", action="store_true", help="skip the demo shop part")
     parser.add_argument("--no-sweep", action="store_true", help="skip the min_count sweep")
     parser.add_argument(
@@ -81,9 +87,11 @@ def main() -> None:
         if options.prepare_only:
             return
         for _ in range(options.runs):
-            for name, command in (("bench_rebuild", cartlift("rebuild")), RULES_ONLY):
+            runs = (("bench_rebuild", cartlift("rebuild")), RULES_ONLY)
+            for name, command in runs:
                 _flush()
-                measured = _checked(run_measured(command, env), name)
+                engine = ["--engine", options.engine]
+                measured = _checked(run_measured([*command, *engine], env), name)
                 summary = _summary(measured)
                 _report(name, measured, summary)
         if not options.no_sweep:
@@ -101,11 +109,11 @@ def _import(env: dict[str, str], products: os.PathLike[str], orders: os.PathLike
 
 def _report(name: str, measured: Measured, summary: dict[str, Any]) -> None:
     timings = summary["timings"]
+    engine = summary.get("engine", "numpy")
+    stage_times = " ".join(f"{stage}_s={timings.get(f'{stage}_s', 0):.2f}" for stage in STAGES)
     print(
-        f"{name} orders={summary['orders']} skus={summary['items']} "
-        f"wall_s={measured.wall_s:.2f} cpu_s={measured.cpu_s:.2f} read_s={timings['read_s']:.2f} "
-        f"mine_s={timings['mine_s']:.2f} sections_s={timings.get('sections_s', 0):.2f} "
-        f"publish_s={timings['publish_s']:.2f} "
+        f"{name} engine={engine} orders={summary['orders']} skus={summary['items']} "
+        f"wall_s={measured.wall_s:.2f} cpu_s={measured.cpu_s:.2f} {stage_times} "
         + "".join(f"{stage}_cpu_s={timings.get(f'{stage}_cpu_s', 0):.2f} " for stage in STAGES)
         + f"peak_rss_mb={measured.peak_rss_mb:.0f} rules={summary['rules']} "
         f"job_s={timings['total_s']:.2f} "
@@ -121,7 +129,7 @@ def _report(name: str, measured: Measured, summary: dict[str, Any]) -> None:
         for stage in STAGES
     )
     print(
-        f"{name}_per_million_orders wall_s={measured.wall_s / millions:.2f} "
+        f"{name}_per_million_orders engine={engine} wall_s={measured.wall_s / millions:.2f} "
         f"cpu_s={measured.cpu_s / millions:.2f} {stages} "
         f"peak_rss_mb={measured.peak_rss_mb / millions:.0f}",
         flush=True,

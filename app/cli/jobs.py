@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -62,6 +63,16 @@ def rebuild_command(
     force: Annotated[
         bool, typer.Option(help="Publish even an empty or sharply shrunk rule set")
     ] = False,
+    engine: Annotated[
+        str, typer.Option(help="Who counts the baskets: numpy (in this process) or spark")
+    ] = "numpy",
+    spark_master: Annotated[
+        str | None, typer.Option(help="Spark master URL for --engine spark (default local[*])")
+    ] = None,
+    orders_parquet: Annotated[
+        Path | None,
+        typer.Option(help="--engine spark reads this `cartlift export orders` directory"),
+    ] = None,
 ) -> None:
     """Mine rules from the orders and publish a new version.
 
@@ -85,6 +96,10 @@ def rebuild_command(
             force=force,
             keep=settings.keep_versions,
             max_shrink=settings.max_shrink,
+            engine=engine,
+            spark_master=spark_master or settings.spark_master,
+            orders_parquet=orders_parquet,
+            jdbc_jar=settings.spark_jdbc_jar,
         )
     except (ValueError, typer.BadParameter) as error:
         result = RebuildResult(ExitCode.INVALID, f"invalid parameters: {error}")
@@ -196,8 +211,8 @@ def rollback(
 
 
 def builds(limit: Annotated[int, typer.Option(min=1, help="How many runs")] = 10) -> None:
-    """Recent rebuild runs, newest first."""
-    from rich.table import Table
+    """Recent rebuild runs, newest first, with the engine that counted each."""
+    from rich.table import Column, Table
     from sqlalchemy import select
 
     from app.db.models import RuleBuild
@@ -211,12 +226,17 @@ def builds(limit: Annotated[int, typer.Option(min=1, help="How many runs")] = 10
             )
             return list(result.all())  # type: ignore[arg-type]
 
-    table = Table("id", "started", "status", "version", "orders", "rules", "seconds", "error")
+    # The status stays whole however narrow the terminal: scripts and people look for it.
+    status = Column("status", min_width=len("abandoned"))
+    table = Table(
+        "id", "started", status, "engine", "version", "orders", "rules", "seconds", "error"
+    )
     for row in run_with_store(settings, recent):
         seconds = (row.finished_at - row.started_at).total_seconds() if row.finished_at else None
         took = f"{seconds:.1f}" if seconds is not None else "-"
         table.add_row(
             str(row.id), f"{row.started_at:%Y-%m-%d %H:%M:%S}", row.status,
+            str((row.parameters or {}).get("engine", "numpy")),
             str(row.version or "-"), str(row.orders_read), str(row.rules), took,
             (row.error or "")[:60],
         )  # fmt: skip

@@ -17,6 +17,7 @@ from app.cli import data, evaluate, jobs, report
 from app.cli.campaign import campaign_app
 from app.cli.common import HELP_MARKUP, fail, load_settings, run_cli
 from app.cli.events import events_app, experiment_app
+from app.cli.export import export_app
 from app.cli.rules import rules_app
 from app.security.protected import open_bind_refusal
 
@@ -36,6 +37,7 @@ app.command("rollback")(jobs.rollback)
 app.command("builds")(jobs.builds)
 app.command("evaluate")(evaluate.evaluate_command)
 app.add_typer(rules_app, name="rules")
+app.add_typer(export_app, name="export")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(events_app, name="events")
 app.add_typer(experiment_app, name="experiment")

@@ -28,6 +28,7 @@ class RebuildResult:
     rules: int = 0
     min_count: int = 0
     checksum: str | None = None
+    engine: str = "numpy"  # who counted the baskets (RebuildOptions.engine)
     timings: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:

@@ -6,15 +6,15 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.analytics.history import GUEST, History
 from app.jobs import audit
+from app.jobs.counting import JDBC_JAR, SPARK_MASTER, Counted, EngineChoice
+from app.jobs.engines import count_orders
 from app.jobs.entries import Entries, VersionEntries, build_entries
 from app.jobs.lock import LockHeld, rebuild_lock
 from app.jobs.outcome import ExitCode as ExitCode
@@ -25,11 +25,10 @@ from app.jobs.publish import PUBLISH_BATCH, publish_version
 from app.jobs.retry import DatabaseRetry, DatabaseUnreachable, with_retry
 from app.jobs.section_context import Handover, SectionContext
 from app.jobs.sections import SECTIONS
-from app.jobs.sources import SCOPES, read_history
+from app.jobs.sources import SCOPES
 from app.logs import get_logger
-from app.mining.baskets import BasketMatrix, encode_baskets
-from app.mining.item_weights import learn_item_weights
-from app.mining.rules import Thresholds, item_counts, mine_rules, thresholds_from
+from app.mining.item_weights import LAMBDA, strongest_weights
+from app.mining.rules import Thresholds, rules_from_counts, thresholds_from
 from app.published import keys, snapshot
 from app.published.snapshot import ProductFacts
 from app.store.base import RuleStore
@@ -54,6 +53,10 @@ class RebuildOptions:
     item_weights: bool = True  # publish EASE item-item weights next to the rules
     keep: int = 3
     max_shrink: float = 0.5
+    engine: str = "numpy"  # who counts: numpy in this process, or spark
+    spark_master: str = SPARK_MASTER
+    orders_parquet: Path | None = None  # spark reads this export instead of Postgres
+    jdbc_jar: Path = JDBC_JAR
 
     def __post_init__(self) -> None:
         """Every parameter checked before the run reads a single order (InvalidThresholds)."""
@@ -66,6 +69,10 @@ class RebuildOptions:
         if self.since is not None and self.since <= timedelta(0):
             raise ValueError(f"since must be a positive window, got {self.since}")
         self.thresholds(n_baskets=1)
+        self.engine_choice()
+
+    def engine_choice(self) -> EngineChoice:
+        return EngineChoice(self.engine, self.spark_master, self.orders_parquet, self.jdbc_jar)
 
     def thresholds(self, n_baskets: int) -> Thresholds:
         return thresholds_from(
@@ -76,14 +83,6 @@ class RebuildOptions:
             min_lift=self.min_lift,
             top_n=self.top_n,
         )
-
-
-@dataclass(frozen=True)
-class _Read:
-    matrix: BasketMatrix
-    skus: list[str]
-    catalog: dict[str, ProductFacts]
-    history: History
 
 
 @dataclass(frozen=True)
@@ -133,6 +132,7 @@ async def rebuild(
     except DatabaseUnreachable as error:
         result = RebuildResult(ExitCode.FAILED, str(error))
     result.timings["total_s"] = round(time.perf_counter() - clock, 3)
+    result.engine = options.engine
     return result
 
 
@@ -164,18 +164,19 @@ async def _mine_and_publish(run: _Run) -> None:
     clock = time.perf_counter()
     run.reporter.phase("reading orders")
     since = datetime.now(UTC) - options.since if options.since else None
-    read = await with_retry(run.retry, "reading", lambda: _read(run, since))
-    run.timed("read", clock)
+    catalog, counted = await with_retry(run.retry, "reading", lambda: _count(run, since))
+    run.timed("engine", clock)  # the engine's read and count, split below as it reports them
+    result.timings.update({name: round(took, 3) for name, took in counted.timings.items()})
 
     clock = time.perf_counter()
+    itemsets = counted.itemsets
     run.reporter.phase(f"mining {result.baskets:,} baskets over {result.items:,} items")
-    thresholds = options.thresholds(max(result.baskets, 1))
-    rules = mine_rules(read.matrix, thresholds)
-    result.rules, result.min_count = len(rules), thresholds.min_count
-    counts, skus, catalog = item_counts(read.matrix), read.skus, read.catalog
-    weights = learn_item_weights(read.matrix, counts) if options.item_weights else None
-    history = Handover(read.history)
-    del read  # the basket matrix: sections need the memory
+    rules = rules_from_counts(itemsets, counted.thresholds)
+    result.rules, result.min_count = len(rules), counted.thresholds.min_count
+    gram = counted.co_counts
+    weights = None if gram is None else strongest_weights(gram.items, gram.gram, lam=LAMBDA)
+    history, skus, counts = Handover(counted.history), counted.skus, itemsets.item_count
+    del counted, gram  # sections need the memory
     run.timed("mine", clock)
     await _guard(run.store, options, result)
 
@@ -201,31 +202,20 @@ async def _mine_and_publish(run: _Run) -> None:
     run.timed("publish", clock)
 
 
-async def _read(run: _Run, since: datetime | None) -> _Read:
-    """The orders of the window and the catalog; safe to repeat after a lost connection.
-
-    One read serves the rules (lines grouped into baskets) and the sections (customers
-    and dates), instead of each reading the orders again.
-    """
-    history = await read_history(run.engine, since, amounts=False)
+async def _count(run: _Run, since: datetime | None) -> tuple[dict[str, ProductFacts], Counted]:
+    """The catalog and the counts of the window's orders; safe to repeat after a lost
+    connection. The engine is the one seam: the rest of the run is the same for all."""
+    options = run.options
     catalog_by_id = await read_catalog(run.engine)
-    matrix = encode_baskets(basket_ids(history, run.options.scope), history.line_item,
-                            history.n_items)  # fmt: skip
-    run.result.orders, run.result.baskets, run.result.items = (
-        history.n_orders, matrix.shape[0], history.n_items
+    sku_of = {product_id: facts.sku for product_id, facts in catalog_by_id.items()}
+    counted = await count_orders(
+        run.engine, options.engine_choice(), options.scope, since,
+        options.thresholds, options.item_weights, sku_of,
     )  # fmt: skip
-    catalog = {facts.sku: facts for facts in catalog_by_id.values()}
-    return _Read(matrix, list(history.skus), catalog, history)
-
-
-def basket_ids(history: History, scope: str) -> NDArray[np.int64]:
-    """Order scope: the order (orders are numbered in id order). Customer scope: the
-    customer, and a guest order on its own under a negative number, as in the database."""
-    if scope == "order":
-        return history.line_order
-    customer = history.order_customer[history.line_order]
-    guest: NDArray[np.int64] = -(history.line_order + 1)
-    return np.where(customer == GUEST, guest, customer)
+    run.result.orders, run.result.baskets, run.result.items = (
+        counted.orders, counted.itemsets.n_baskets, len(counted.skus)
+    )  # fmt: skip
+    return {facts.sku: facts for facts in catalog_by_id.values()}, counted
 
 
 async def _sections(engine: AsyncEngine, context: SectionContext) -> list[Entries]:

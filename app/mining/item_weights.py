@@ -45,22 +45,37 @@ class ItemWeights:
 def ease_matrix(
     matrix: AnyMatrix, item_count: NDArray[np.int64], lam: float, max_items: int
 ) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
-    """The dense EASE weights among the `max_items` most bought items, and those items.
+    """The dense EASE weights among the `max_items` most bought items, and those items."""
+    items = weighted_items(item_count, max_items)
+    return items, ease_from_co_counts(co_counts(matrix, items), lam)
+
+
+def weighted_items(item_count: NDArray[np.int64], max_items: int) -> NDArray[np.intp]:
+    """The `max_items` most bought items, ascending codes.
 
     Ties in popularity go to the lower code, so a rebuild on the same data is identical.
     """
-    if lam <= 0:
-        raise ValueError(f"lambda must be > 0, got {lam}")
     bought = np.flatnonzero(item_count > 0)
     order = bought[np.lexsort((bought, -item_count[bought]))]
-    items = np.sort(order[:max_items])
+    return np.sort(order[:max_items])
+
+
+def co_counts(matrix: AnyMatrix, items: NDArray[np.intp]) -> NDArray[np.float64]:
+    """X'X over `items`: baskets holding both items, the diagonal the item's own count."""
     x = sp.csc_array(sp.csr_array(matrix)[:, items], dtype=np.float64)
-    gram = (x.T @ x).toarray()
+    gram: NDArray[np.float64] = (x.T @ x).toarray()
+    return gram
+
+
+def ease_from_co_counts(gram: NDArray[np.float64], lam: float) -> NDArray[np.float64]:
+    """B = I - P / diag(P), P = (X'X + lambda I)^-1, zero diagonal; `gram` is reused."""
+    if lam <= 0:
+        raise ValueError(f"lambda must be > 0, got {lam}")
     gram[np.diag_indices_from(gram)] += lam
     inverse = np.linalg.inv(gram)
-    weights = inverse / -np.diag(inverse)
+    weights: NDArray[np.float64] = inverse / -np.diag(inverse)
     weights[np.diag_indices_from(weights)] = 0.0
-    return items, weights
+    return weights
 
 
 def learn_item_weights(
@@ -72,7 +87,17 @@ def learn_item_weights(
     per_item: int = PER_ITEM,
 ) -> ItemWeights:
     """Each taking-part item's `per_item` largest weights by magnitude (zeros left out)."""
-    items, weights = ease_matrix(matrix, item_count, lam, max_items)
+    if lam <= 0:
+        raise ValueError(f"lambda must be > 0, got {lam}")
+    items = weighted_items(item_count, max_items)
+    return strongest_weights(items, co_counts(matrix, items), lam=lam, per_item=per_item)
+
+
+def strongest_weights(
+    items: NDArray[np.intp], gram: NDArray[np.float64], *, lam: float, per_item: int = PER_ITEM
+) -> ItemWeights:
+    """`learn_item_weights` from the co-counts of `weighted_items` (`gram` is overwritten)."""
+    weights = ease_from_co_counts(gram, lam)
     keep = min(per_item, max(len(items) - 1, 0))
     if keep == 0:
         empty = np.zeros((len(items), 0))

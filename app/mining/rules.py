@@ -24,6 +24,7 @@ __all__ = [
     "default_min_count",
     "item_counts",
     "mine_rules",
+    "rules_from_counts",
     "thresholds_from",
 ]
 
@@ -82,6 +83,15 @@ def mine_rules(matrix: AnyMatrix, thresholds: Thresholds) -> RuleTable:
     ties are broken exactly and the output is the same on every machine.
     """
     counts = count_itemsets(matrix, thresholds.min_count, thresholds.max_antecedent + 1)
+    return rules_from_counts(counts, thresholds)
+
+
+def rules_from_counts(counts: ItemsetCounts, thresholds: Thresholds) -> RuleTable:
+    """The rules of `mine_rules`, from itemset counts made elsewhere (the Spark engine).
+
+    `counts` must hold every itemset of up to max_antecedent + 1 items that reaches
+    thresholds.min_count, and no other.
+    """
     rules = _candidate_rules(counts, thresholds.max_antecedent)
     n = np.int64(counts.n_baskets)
     keep = at_least(rules.count, rules.antecedent_count, thresholds.min_confidence)

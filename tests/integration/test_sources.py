@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.jobs.rebuild import basket_ids
+from app.jobs.counting import basket_ids
 from app.jobs.sources import compact_codes, read_history, read_lines
 from app.mining.baskets import encode_baskets
 from tests.integration.test_campaign import day, import_shop

@@ -109,9 +109,11 @@ class Settings(BaseSettings):
         default=3, ge=1, description="Rule versions kept for `cartlift rollback`."
     )
     max_shrink: float = Field(
-        default=0.5, ge=0, le=1,
+        default=0.5,
+        ge=0,
+        le=1,
         description="The rebuild refuses (exit 3) a rule set that shrank by more than this share.",
-    )  # fmt: skip
+    )
     rebuild_db_attempts: int = Field(
         default=5, ge=1, le=50, description="Attempts the rebuild makes to reach the database."
     )
@@ -144,26 +146,34 @@ class Settings(BaseSettings):
         description="Days a declined plan is not offered to that customer again (0: no pause).",
     )
     declines_held_max: int = Field(
-        default=100_000, ge=100, le=100_000_000,
+        default=100_000,
+        ge=100,
+        le=100_000_000,
         description="Most declines each API process holds (~300 bytes each); past it the oldest "
         "are dropped and counted in cartlift_declines_evicted_total.",
-    )  # fmt: skip
+    )
 
     holdout_percent: float = Field(
-        default=0, ge=0, le=50,
+        default=0,
+        ge=0,
+        le=50,
         description="Share of units (customers, else sessions) held out as control, in percent.",
-    )  # fmt: skip
+    )
     holdout_salt: str = Field(
-        default="cartlift", min_length=1, max_length=128,
+        default="cartlift",
+        min_length=1,
+        max_length=128,
         description="Salt of the arm assignment hash; a new salt starts a new experiment.",
-    )  # fmt: skip
+    )
     holdout_arm: Literal["popular", "empty"] = Field(
         default="popular", description="What control units get: popular items, or nothing."
     )
     attribution_hours: float = Field(
-        default=24, gt=0, le=24 * 90,
+        default=24,
+        gt=0,
+        le=24 * 90,
         description="A purchase line counts as attributed when its SKU was shown this recently.",
-    )  # fmt: skip
+    )
     events_journal_dir: Path = Field(
         default=DEFAULT_VAR_DIR / "events",
         description="Journal of events and exposures when no Redis URL is set.",
@@ -175,18 +185,24 @@ class Settings(BaseSettings):
         default=1.0, gt=0, le=3600, description="Pause of the background drainer between runs."
     )
     exposure_flush_ms: int = Field(
-        default=100, ge=1, le=10_000,
+        default=100,
+        ge=1,
+        le=10_000,
         description="Longest time an exposure waits in process before it is written out.",
-    )  # fmt: skip
+    )
     shutdown_drain_seconds: int = Field(
-        default=30, ge=0, le=3600,
+        default=30,
+        ge=0,
+        le=3600,
         description="On SIGTERM, how long in-flight requests may run before they are cancelled.",
-    )  # fmt: skip
+    )
     shutdown_delay_seconds: float = Field(
-        default=0, ge=0, le=300,
+        default=0,
+        ge=0,
+        le=300,
         description="On SIGTERM, how long `serve` keeps accepting with /readyz at 503 before it "
         "stops listening: a few seconds behind a load balancer, so it stops sending first.",
-    )  # fmt: skip
+    )
 
     @field_validator("database_url")
     @classmethod

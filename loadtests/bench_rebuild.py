@@ -57,9 +57,13 @@ SIZES = {"1m": (1_000_000, 20_000), "3m": (3_000_000, 50_000), "10m": (10_000_00
 # the co-purchase rules alone, to tell it apart from what the sections add.
 RULES_ONLY = (
     "bench_rebuild_rules_only",
-    [sys.executable, "-c", "import app.jobs.rebuild as job; job.SECTIONS = ()\n"
-     "from app.cli.main import main; main()", "rebuild"],
-)  # fmt: skip
+    [
+        sys.executable,
+        "-c",
+        "import app.jobs.rebuild as job; job.SECTIONS = ()\nfrom app.cli.main import main; main()",
+        "rebuild",
+    ],
+)
 
 
 def main() -> None:

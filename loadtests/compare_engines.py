@@ -39,8 +39,9 @@ DATA_DIR = ROOT.parent / "shared" / "data"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", choices=("retail", "groceries"), default="retail")
-    parser.add_argument("--scopes", nargs="+", choices=("order", "customer"),
-                        default=["order", "customer"])  # fmt: skip
+    parser.add_argument(
+        "--scopes", nargs="+", choices=("order", "customer"), default=["order", "customer"]
+    )
     parser.add_argument("--min-count", type=int, help="default: the data's default")
     options = parser.parse_args()
     differ = False

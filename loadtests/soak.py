@@ -56,8 +56,15 @@ CALIBRATION_SECONDS = 15
 FLAT = 0.10  # RSS and fds may move this much between the first and the last minute
 ALLOWED = {200, 202, 429}
 # Requests per 100 of the mix, by kind.
-WEIGHTS = {"cart": 45, "cart_customer": 20, "offers": 10, "next_sale": 10, "events": 5,
-           "readyz": 8, "metrics": 2}  # fmt: skip
+WEIGHTS = {
+    "cart": 45,
+    "cart_customer": 20,
+    "offers": 10,
+    "next_sale": 10,
+    "events": 5,
+    "readyz": 8,
+    "metrics": 2,
+}
 
 
 @dataclass
@@ -94,10 +101,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8102)
     parser.add_argument("--redis-url", default=REDIS_URL)
     parser.add_argument(
-        "--store-timeout-ms", type=int, default=1000,
+        "--store-timeout-ms",
+        type=int,
+        default=1000,
         help="the server's store deadline: on a shared host the default 50 ms is missed now "
         "and then, and the documented answer (503, or popular items) is not what is measured",
-    )  # fmt: skip
+    )
     return parser.parse_args()
 
 
@@ -137,9 +146,12 @@ def _sample_until_done(process: subprocess.Popen[bytes], pid: int, every: float)
 
 
 def _verdict(
-    saturated: dict[str, Any], soaked: dict[str, Any], samples: list[Sample], warmup: float,
+    saturated: dict[str, Any],
+    soaked: dict[str, Any],
+    samples: list[Sample],
+    warmup: float,
     seconds: int,
-) -> bool:  # fmt: skip
+) -> bool:
     first = [s for s in samples if warmup <= s.at < warmup + 60]
     last = [s for s in samples if s.at >= seconds - 60]
     rss = statistics.mean(s.rss_kb for s in last) / statistics.mean(s.rss_kb for s in first)
@@ -173,8 +185,21 @@ def _wrk(base: str, mix: Path, seconds: int, pause_ms: int) -> dict[str, Any]:
 
 
 def _wrk_command(base: str, mix: Path, seconds: int, pause_ms: int) -> list[str]:
-    return ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s",
-            "-s", str(LUA), base, "--", str(mix), BENCH_KEY, str(pause_ms)]  # fmt: skip
+    return [
+        "wrk",
+        "-t1",
+        f"-c{CONNECTIONS}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        base,
+        "--",
+        str(mix),
+        BENCH_KEY,
+        str(pause_ms),
+    ]
 
 
 def _result(output: str) -> dict[str, Any]:
@@ -231,9 +256,11 @@ def _write_mix(work: Path, base: str) -> Path:
         "metrics": [_line("GET", "/metrics")],
     }
     lines = [
-        rng.choice(kinds[kind]) for kind, weight in WEIGHTS.items() if kinds[kind]
+        rng.choice(kinds[kind])
+        for kind, weight in WEIGHTS.items()
+        if kinds[kind]
         for _ in range(weight * 20)
-    ]  # fmt: skip
+    ]
     path = work / "mix.tsv"
     path.write_text("".join(lines))
     return path
@@ -259,8 +286,12 @@ def _events(rng: random.Random, cart: dict[str, Any]) -> dict[str, Any]:
     """A click and an add-to-cart on the cart's first item, as a page sends them."""
     sku = cart["cart"][0]["sku"]
     unit = {"session_id": f"soak-{rng.randrange(10_000)}"}
-    return {"events": [{"type": "click", "sku": sku, **unit},
-                       {"type": "add_to_cart", "sku": sku, **unit}]}  # fmt: skip
+    return {
+        "events": [
+            {"type": "click", "sku": sku, **unit},
+            {"type": "add_to_cart", "sku": sku, **unit},
+        ]
+    }
 
 
 if __name__ == "__main__":

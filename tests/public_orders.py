@@ -47,18 +47,20 @@ async def load_public_orders(
             "products",
             records=[(pid, sku, sku, "", "EUR", True, True) for sku, pid in product_id.items()],
             columns=["id", "sku", "name", "category", "currency", "active", "in_stock"],
-        )  # fmt: skip
+        )
         await raw.copy_records_to_table(  # type: ignore[union-attr]
-            "customers", records=[(c, f"c{c}") for c in range(1, n_customers + 1)],
+            "customers",
+            records=[(c, f"c{c}") for c in range(1, n_customers + 1)],
             columns=["id", "external_id"],
-        )  # fmt: skip
+        )
         await raw.copy_records_to_table(  # type: ignore[union-attr]
             "orders", records=orders, columns=["id", "external_id", "customer_id", "ordered_at"]
         )
         await raw.copy_records_to_table(  # type: ignore[union-attr]
-            "order_lines", records=lines,
+            "order_lines",
+            records=lines,
             columns=["order_id", "product_id", "quantity", "unit_price"],
-        )  # fmt: skip
+        )
     return len(orders)
 
 

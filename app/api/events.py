@@ -45,10 +45,12 @@ def _needs(*names: str) -> dict[str, Any]:
 EVENT_RULES: dict[str, Any] = {
     "allOf": [
         {"anyOf": [_needs("customer_id"), _needs("session_id")]},
-        *({"if": {"properties": {"type": {"const": kind}}}, "then": _needs(*names)}
-          for kind, names in NEEDS.items()),
+        *(
+            {"if": {"properties": {"type": {"const": kind}}}, "then": _needs(*names)}
+            for kind, names in NEEDS.items()
+        ),
     ]
-}  # fmt: skip
+}
 
 
 class EventIn(BaseModel):

@@ -47,8 +47,11 @@ async def readyz(resources: ResourcesDep) -> Readiness | JSONResponse:
     reader = resources.reader
     loaded, problem = reader.loaded, reader.last_error
     if resources.drain.draining:
-        body = Readiness(status="draining", version=loaded.version if loaded else None,
-                         reason="shutting down: finishing the requests in flight")  # fmt: skip
+        body = Readiness(
+            status="draining",
+            version=loaded.version if loaded else None,
+            reason="shutting down: finishing the requests in flight",
+        )
         return _unready(body, resources.settings.retry_after_seconds)
     if loaded is None:
         body = Readiness(status="unavailable", reason=problem or "no rule version loaded yet")

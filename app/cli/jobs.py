@@ -235,9 +235,14 @@ def builds(limit: Annotated[int, typer.Option(min=1, help="How many runs")] = 10
         seconds = (row.finished_at - row.started_at).total_seconds() if row.finished_at else None
         took = f"{seconds:.1f}" if seconds is not None else "-"
         table.add_row(
-            str(row.id), f"{row.started_at:%Y-%m-%d %H:%M:%S}", row.status,
+            str(row.id),
+            f"{row.started_at:%Y-%m-%d %H:%M:%S}",
+            row.status,
             str((row.parameters or {}).get("engine", "numpy")),
-            str(row.version or "-"), str(row.orders_read), str(row.rules), took,
+            str(row.version or "-"),
+            str(row.orders_read),
+            str(row.rules),
+            took,
             (row.error or "")[:60],
-        )  # fmt: skip
+        )
     out.print(table)

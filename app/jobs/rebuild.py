@@ -209,12 +209,19 @@ async def _count(run: _Run, since: datetime | None) -> tuple[dict[str, ProductFa
     catalog_by_id = await read_catalog(run.engine)
     sku_of = {product_id: facts.sku for product_id, facts in catalog_by_id.items()}
     counted = await count_orders(
-        run.engine, options.engine_choice(), options.scope, since,
-        options.thresholds, options.item_weights, sku_of,
-    )  # fmt: skip
+        run.engine,
+        options.engine_choice(),
+        options.scope,
+        since,
+        options.thresholds,
+        options.item_weights,
+        sku_of,
+    )
     run.result.orders, run.result.baskets, run.result.items = (
-        counted.orders, counted.itemsets.n_baskets, len(counted.skus)
-    )  # fmt: skip
+        counted.orders,
+        counted.itemsets.n_baskets,
+        len(counted.skus),
+    )
     return {facts.sku: facts for facts in catalog_by_id.values()}, counted
 
 

@@ -172,17 +172,21 @@ async def test_events_are_accepted_into_the_stream_then_drained_once(
         ({"type": "click", "customer_id": "c-1"}, "events.1.sku"),
         ({"type": "click", "sku": "card-love"}, "events.1.customer_id"),
         ({**PURCHASE, "order_id": None}, "events.1.order_id"),
-        ({**PURCHASE, "lines": [{"sku": "a", "quantity": 0, "unit_price": 1}]},
-         "events.1.lines.0.quantity"),
-        ({**PURCHASE, "lines": [{"sku": "a", "quantity": 1, "unit_price": -1}]},
-         "events.1.lines.0.unit_price"),
+        (
+            {**PURCHASE, "lines": [{"sku": "a", "quantity": 0, "unit_price": 1}]},
+            "events.1.lines.0.quantity",
+        ),
+        (
+            {**PURCHASE, "lines": [{"sku": "a", "quantity": 1, "unit_price": -1}]},
+            "events.1.lines.0.unit_price",
+        ),
         ({"type": "refund", "customer_id": "c-1"}, "events.1.type"),
         ({"type": "click", "customer_id": "c-1", "sku": "a", "at": "yesterday"}, "events.1.at"),
         # A number is not a timestamp, though the JSON parser could read it as epoch seconds.
         ({"type": "click", "customer_id": "c-1", "sku": "a", "at": 0}, "events.1.at"),
         ({"type": "click", "customer_id": "c-1", "sku": "a", "at": True}, "events.1.at"),
     ],
-)  # fmt: skip
+)
 async def test_one_invalid_event_refuses_the_whole_batch_naming_it(
     shop: Published, tmp_path: Path, bad: dict[str, Any], field: str
 ) -> None:
@@ -285,9 +289,16 @@ async def test_the_drain_counts_attributed_revenue_once_and_reports_its_lag(
         shown = (await client.post("/recommend", json={**CART, "customer_id": "m-9"})).json()
         before = await scrape(client)
     sku = shown["items"][0]["sku"]
-    order = {"event_id": "m-order", "type": "purchase", "customer_id": "m-9", "order_id": "m1",
-             "lines": [{"sku": sku, "quantity": 2, "unit_price": 12.5},
-                       {"sku": "never-shown", "quantity": 1, "unit_price": 99.0}]}  # fmt: skip
+    order = {
+        "event_id": "m-order",
+        "type": "purchase",
+        "customer_id": "m-9",
+        "order_id": "m1",
+        "lines": [
+            {"sku": sku, "quantity": 2, "unit_price": 12.5},
+            {"sku": "never-shown", "quantity": 1, "unit_price": 99.0},
+        ],
+    }
     async with api(drained_shop, tmp_path) as client:
         await client.post("/events", json={"events": [order]})
         await client.post("/events", json={"events": [order]})  # a retry: stored once

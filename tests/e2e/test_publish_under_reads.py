@@ -29,9 +29,15 @@ pytestmark = pytest.mark.faults
 SPARSE = replace(OPTIONS, top_n=2, item_weights=False, force=True)
 PUBLISHES = (OPTIONS, SPARSE, OPTIONS, SPARSE)
 CARTS = (
-    ["roses-red-12"], ["tv-32"], ["roses-red-12", "card-love"], ["tulips-mixed-10"],
-    ["game-console"], ["plant-orchid"], ["choc-hearts-150g"], ["tv-27", "card-love"],
-)  # fmt: skip
+    ["roses-red-12"],
+    ["tv-32"],
+    ["roses-red-12", "card-love"],
+    ["tulips-mixed-10"],
+    ["game-console"],
+    ["plant-orchid"],
+    ["choc-hearts-150g"],
+    ["tv-27", "card-love"],
+)
 READERS = 6
 REQUEST_ID = "publish-under-reads"
 Answer = tuple[int, int, bytes]  # cart index, version, body with the version blanked

@@ -79,8 +79,10 @@ def _schema() -> Any:
     loaded.config.generation.update(max_examples=EXAMPLES_PER_OPERATION)
     # A body over the byte limit is refused with the documented 413, valid or not: a schema
     # cannot bound bytes (128 escaped characters per SKU are 768 bytes).
-    for check in (loaded.config.checks.negative_data_rejection,
-                  loaded.config.checks.positive_data_acceptance):  # fmt: skip
+    for check in (
+        loaded.config.checks.negative_data_rejection,
+        loaded.config.checks.positive_data_acceptance,
+    ):
         check.expected_statuses = [*check.expected_statuses, "413"]
     return loaded
 

@@ -67,11 +67,24 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--dir", str(self.directory), "--appendonly", "yes", "--appendfsync", "always",
-             "--save", "", *self.extra],
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.directory),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+                *self.extra,
+            ],
             stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with socket.socket() as probe:
@@ -284,10 +297,14 @@ async def run_cli_rebuild(
     """
     runs_before = len(await statuses(engine)) if engine is not None else 0
     child = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).parent / "cartlift"), "rebuild", "--min-count", "5",
-        env={**os.environ, **env}, stdout=asyncio.subprocess.PIPE,
+        str(Path(sys.executable).parent / "cartlift"),
+        "rebuild",
+        "--min-count",
+        "5",
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    )
     if kill_within is not None and engine is not None:
         await _job_started(engine, child, runs_before)
         await asyncio.sleep(random.uniform(0, kill_within))

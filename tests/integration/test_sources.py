@@ -14,9 +14,13 @@ from tests.integration.test_campaign import day, import_shop
 
 # (order, customer, day, sku): a guest order on day 3, alice on days 0 and 7, bob on day 7.
 ORDERS = [
-    ("o1", "alice", 0, "x"), ("o1", "alice", 0, "y"), ("o2", "", 3, "z"),
-    ("o3", "alice", 7, "x"), ("o4", "bob", 7, "y"), ("o4", "bob", 7, "z"),
-]  # fmt: skip
+    ("o1", "alice", 0, "x"),
+    ("o1", "alice", 0, "y"),
+    ("o2", "", 3, "z"),
+    ("o3", "alice", 7, "x"),
+    ("o4", "bob", 7, "y"),
+    ("o4", "bob", 7, "z"),
+]
 
 
 def moment(n: int) -> datetime:

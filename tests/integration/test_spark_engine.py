@@ -113,16 +113,22 @@ async def test_spark_reads_a_window_from_parquet_and_from_postgres(
     pg_engine: AsyncEngine, env: dict[str, str], tmp_path: Path
 ) -> None:
     orders = await load_public_orders(pg_engine, "groceries", DATA_DIR, recent=True)
-    exported = await cartlift(env, "export", "orders", "--format", "parquet",
-                              "--output", str(tmp_path / "orders"))  # fmt: skip
+    exported = await cartlift(
+        env, "export", "orders", "--format", "parquet", "--output", str(tmp_path / "orders")
+    )
     assert exported.exit_code == 0, exported.output
     assert f"exported {orders} orders" in exported.output
     window = ("--scope", "customer", "--since", "24h")
     default, first = await rebuilt_export(env, tmp_path / "numpy.csv", *window)
     spark, second = await rebuilt_export(
-        env, tmp_path / "spark.csv", *window,
-        "--engine", "spark", "--orders-parquet", str(tmp_path / "orders"),
-    )  # fmt: skip
+        env,
+        tmp_path / "spark.csv",
+        *window,
+        "--engine",
+        "spark",
+        "--orders-parquet",
+        str(tmp_path / "orders"),
+    )
     assert first["orders"] == second["orders"] == orders - orders // 2
     assert spark == default and first["rules"] > 0
     jdbc, third = await rebuilt_export(env, tmp_path / "jdbc.csv", *window, "--engine", "spark")

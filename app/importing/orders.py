@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.importing import rows
+from app.importing import bulk, rows
 from app.importing.rows import Columns, ImportRejected, RowError
 
 ORDER_COLUMNS = Columns(
@@ -30,6 +30,10 @@ STAGE_COLUMNS = (
     "unit_price",
     "channel",
 )
+
+# Loaded into an empty database, these get their secondary indexes and foreign keys after
+# the rows (one sort and one join each) instead of one index insert and check per row.
+BULK_TABLES = ("orders", "order_lines")
 
 Progress = Callable[[int], None]
 
@@ -176,10 +180,15 @@ MERGE_STATEMENTS = (
 
 async def _merge(conn: AsyncConnection, lines: int) -> ImportSummary:
     await conn.execute(text(f"CREATE INDEX ix_{STAGE}_order ON {STAGE} (order_ext)"))
+    restore: list[str] = []
     if conn.dialect.name == "postgresql":
         await conn.execute(text(f"ANALYZE {STAGE}"))
+        if await conn.scalar(text("SELECT NOT EXISTS (SELECT 1 FROM orders)")):
+            restore = await bulk.set_aside(conn, BULK_TABLES)
     new_products = (await conn.execute(text(MERGE_STATEMENTS[0]))).rowcount
     for statement in MERGE_STATEMENTS[1:]:
+        await conn.execute(text(statement))
+    for statement in restore:
         await conn.execute(text(statement))
     orders = await conn.scalar(text(f"SELECT COUNT(DISTINCT order_ext) FROM {STAGE}"))
     await conn.execute(text(f"DROP TABLE {STAGE}"))

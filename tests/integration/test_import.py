@@ -8,9 +8,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.importing import bulk
 from app.importing.catalog import import_products, import_upgrades
-from app.importing.orders import import_orders
+from app.importing.orders import BULK_TABLES, import_orders
 from app.importing.rows import ImportRejected
+from tests.schema import schema_differences
 
 HEADER = "order_id,customer_id,ordered_at,sku,quantity,unit_price\n"
 GOOD = HEADER + (
@@ -128,3 +130,38 @@ async def test_products_upsert_by_sku_and_upgrades_need_known_skus(
     with pytest.raises(ImportRejected, match="line 3: unknown to_sku 'tv-99'"):
         await import_upgrades(engine, write(tmp_path, "u.csv", upgrades))
     assert await count(engine, "item_upgrades") == 0
+
+
+async def _foreign_keys(engine: AsyncEngine) -> list[tuple[str, bool]]:
+    async with engine.connect() as conn:
+        found = await conn.execute(
+            text(
+                "SELECT conname, convalidated FROM pg_constraint WHERE contype = 'f' "
+                "AND conrelid IN ('orders'::regclass, 'order_lines'::regclass) ORDER BY 1"
+            )
+        )
+        return [(name, bool(valid)) for name, valid in found]
+
+
+async def test_a_first_import_builds_the_indexes_and_keys_after_the_rows(
+    pg_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    before = await _foreign_keys(pg_engine)
+    await import_orders(pg_engine, write(tmp_path, "o.csv", GOOD))
+    assert await count(pg_engine, "order_lines") == 3
+    assert await schema_differences(pg_engine) == []
+    assert await _foreign_keys(pg_engine) == before
+    assert all(valid for _, valid in before) and len(before) == 3
+    # The next import goes through the indexes again and replaces the order's lines.
+    again = HEADER + "o1,c1,2026-02-13T10:00:00+00:00,vase,1,9\n"
+    await import_orders(pg_engine, write(tmp_path, "again.csv", again))
+    assert await count(pg_engine, "order_lines") == 2
+
+
+async def test_indexes_set_aside_come_back_when_the_import_fails(pg_engine: AsyncEngine) -> None:
+    with pytest.raises(RuntimeError):
+        async with pg_engine.begin() as conn:
+            restore = await bulk.set_aside(conn, BULK_TABLES)
+            assert len(restore) == 7  # 4 indexes, 3 foreign keys
+            raise RuntimeError("the merge failed")
+    assert await schema_differences(pg_engine) == []

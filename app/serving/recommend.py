@@ -29,9 +29,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from heapq import heapify, heappop
 from itertools import combinations
 from operator import attrgetter
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from app.published import keys
 from app.published.snapshot import Evidence, Popular, ProductFacts, RuleHit, WeightHit
@@ -327,9 +328,15 @@ def _cross_sells(
     else:
         found = _best_rules(rules, refused, _scorer(query.rank_by, assortment))
     weights = merch.weights(frozenset(query.cart)) if merch.rules else {}
-    # Sorted on the rounded score the client sees, so equal scores fall back to SKU order.
-    ranked = sorted((-round(c.score * weights.get(sku, 1.0), 6), sku) for sku, c in found.items())
-    for negative, sku in ranked:
+    # Ordered on the rounded score the client sees, so equal scores fall back to SKU order;
+    # a heap, as the answer takes a handful of the candidates, not all of them in order.
+    if weights:
+        ranked = [(-round(c.score * weights.get(sku, 1.0), 6), sku) for sku, c in found.items()]
+    else:
+        ranked = [(-round(c.score, 6), sku) for sku, c in found.items()]
+    heapify(ranked)
+    while ranked:
+        negative, sku = heappop(ranked)
         c = found[sku]
         because = sources.get(c.name, ())
         yield Suggestion(sku, "cross_sell", -negative, because, c.rule, c.weight)
@@ -367,23 +374,20 @@ def _blended(
     rules: Mapping[str, Sequence[Evidence]], refused: set[str]
 ) -> tuple[dict[str, _Candidate], set[str]]:
     """Noisy-or of the rules plus WEIGHT_SCALE x summed weights: the positive totals, and
-    the candidates whose total is negative."""
+    the candidates whose total is negative.
+
+    One pass over the hits, the hot loop of a checkout call: an entry holds rules or
+    weights, never both (see app.published.snapshot.Hits), so its kind is read once.
+    """
     summed: dict[str, float] = {}
     strongest: dict[str, tuple[float, str]] = {}  # largest single weight and its entry
     missed: dict[str, float] = {}  # the chance that no rule for the candidate holds
+    best: dict[str, tuple[RuleHit, str]] = {}  # the most confident rule and its entry
     for name, hits in rules.items():
-        for hit in hits:
-            sku = hit.consequent
-            if sku in refused:
-                continue
-            if isinstance(hit, WeightHit):
-                summed[sku] = summed.get(sku, 0.0) + hit.weight
-                top = strongest.get(sku)
-                if top is None or (hit.weight, top[1]) > (top[0], name):
-                    strongest[sku] = (hit.weight, name)
-            else:
-                missed[sku] = missed.get(sku, 1.0) * (1.0 - hit.confidence)
-    best = _best_rules(rules, refused, _confidence) if missed else {}
+        if hits and isinstance(hits[0], WeightHit):
+            _add_weights(cast(Sequence[WeightHit], hits), name, refused, summed, strongest)
+        else:
+            _add_rules(cast(Sequence[RuleHit], hits), name, refused, missed, best)
     found: dict[str, _Candidate] = {}
     against: set[str] = set()
     for sku in summed.keys() | missed.keys():
@@ -393,9 +397,54 @@ def _blended(
                 against.add(sku)
             continue
         rule = best.get(sku)
-        name = rule.name if rule is not None else strongest[sku][1]
-        found[sku] = _Candidate(score, rule.rule if rule else None, name, summed.get(sku))
+        if rule is None:
+            found[sku] = _Candidate(score, None, strongest[sku][1], summed[sku])
+        else:
+            found[sku] = _Candidate(score, rule[0], rule[1], summed.get(sku))
     return found, against
+
+
+def _add_weights(
+    hits: Sequence[WeightHit],
+    name: str,
+    refused: set[str],
+    summed: dict[str, float],
+    strongest: dict[str, tuple[float, str]],
+) -> None:
+    """Sum each candidate's weights; keep its largest (on a tie, the lower entry name)."""
+    for hit in hits:
+        sku = hit.consequent
+        if sku in refused:
+            continue
+        weight = hit.weight
+        summed[sku] = summed.get(sku, 0.0) + weight
+        top = strongest.get(sku)
+        if top is None or weight > top[0] or (weight == top[0] and name < top[1]):
+            strongest[sku] = (weight, name)
+
+
+def _add_rules(
+    hits: Sequence[RuleHit],
+    name: str,
+    refused: set[str],
+    missed: dict[str, float],
+    best: dict[str, tuple[RuleHit, str]],
+) -> None:
+    """Multiply each candidate's chance that no rule holds; keep its most confident rule
+    (on a tie, the lower entry name, so the answer never depends on the entries' order)."""
+    for hit in hits:
+        sku = hit.consequent
+        if sku in refused:
+            continue
+        confidence = hit.confidence
+        missed[sku] = missed.get(sku, 1.0) * (1.0 - confidence)
+        current = best.get(sku)
+        if current is None:
+            best[sku] = (hit, name)
+        else:
+            top = current[0].confidence
+            if confidence > top or (confidence == top and name < current[1]):
+                best[sku] = (hit, name)
 
 
 def _confidence(hit: RuleHit) -> float:

@@ -14,13 +14,12 @@ from fastapi.exceptions import RequestValidationError
 from app import metrics
 from app.api.deps import Resources, ServingDep, serving_context
 from app.api.errors import ProblemError, problem_responses, unavailable
+from app.api.upgrade_answer import answer_json, upgrade_request
 from app.api.upgrade_schemas import (
     OutcomeRequest,
     OutcomeResponse,
     UpgradeOffersRequest,
     UpgradeOffersResponse,
-    answer_json,
-    upgrade_request,
 )
 from app.events.rows import outcome_record
 from app.events.stream import EventLog, EventLogUnavailable, Record

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.api.upgrade_schemas import UpgradeOffersResponse, answer_json
+from app.api.upgrade_answer import answer_json
+from app.api.upgrade_schemas import UpgradeOffersResponse
 from app.offers import ConversionRate, Plan, UpgradeDecision, sign_offer_id, verify_offer_id
 from tests.unit.test_offers_examples import LADDER, daily_history, decide
 

@@ -158,7 +158,8 @@ def _amounts(
 ) -> Floats:
     """Quantity x unit price, the list price standing in for a missing unit price."""
     if len(lines) < 4:
-        return np.zeros(len(codes), dtype=np.float64)
+        # One shared zero, read-only: 8 bytes per line spared (~350 MB at 10M orders).
+        return np.broadcast_to(np.float64(0.0), (len(codes),))
     quantity, cents = lines[2], lines[3]
     list_price = np.array([products[int(pid)][1] or 0.0 for pid in used], dtype=np.float64)
     unit = np.where(cents >= 0, cents / 100.0, list_price[codes] if len(used) else 0.0)

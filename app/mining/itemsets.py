@@ -56,13 +56,14 @@ def count_itemsets(matrix: AnyMatrix, min_count: int, max_size: int) -> ItemsetC
     # take part in pairs, and a triple needs all three of its pairs frequent.
     codes = np.flatnonzero(counts >= min_count).astype(np.int32)
     baskets = _frequent_baskets(csr, codes)
-    # Triples reuse the pair occurrences instead of generating them again: ~12 bytes each.
-    pairs, pair_count, chunks = _count_pairs(
-        baskets.pair_chunks(), baskets.pair_total(), len(codes), min_count, max_size >= 3
+    pairs, pair_count = _count_pairs(
+        baskets.pair_chunks(), baskets.pair_total(), len(codes), min_count
     )
     triples, triple_count = np.empty((0, 3), dtype=np.int32), np.empty(0, dtype=np.int64)
     if max_size >= 3 and len(pairs):
-        triples, triple_count = _count_triples(chunks, pairs, len(codes), min_count)
+        # The pair occurrences are generated again rather than kept from the pass above:
+        # kept, they cost 12 bytes each (~1 GB at 10M orders) at the peak of the job.
+        triples, triple_count = _count_triples(baskets.pair_chunks(), pairs, len(codes), min_count)
     return ItemsetCounts(
         csr.shape[0], counts, codes[pairs], pair_count, codes[triples], triple_count
     )
@@ -108,26 +109,22 @@ def _frequent_baskets(baskets: BasketMatrix, codes: Int32s) -> _Baskets:
 
 
 def _count_pairs(
-    chunks: Iterator[PairChunk], total: int, n: int, min_count: int, keep_chunks: bool
-) -> tuple[Int32s, Int64s, list[PairChunk]]:
-    """Frequent pairs and their counts, plus the pair chunks if asked to keep them."""
+    chunks: Iterator[PairChunk], total: int, n: int, min_count: int
+) -> tuple[Int32s, Int64s]:
+    """Frequent pairs and their counts."""
     keys = np.empty(total, dtype=_key_dtype(n, 2))
-    kept: list[PairChunk] = []
     filled = 0
-    for a, b, first in chunks:
+    for a, b, _ in chunks:
         chunk = keys[filled : filled + len(a)]
         # dtype= makes numpy multiply in the key type: an int32 product would overflow.
         np.multiply(a, n, out=chunk, dtype=chunk.dtype, casting="unsafe")
         chunk += b
         filled += len(a)
-        if keep_chunks:
-            kept.append((a, b, first))
-    pairs, counts = _count_keys(keys, n, 2, min_count)
-    return pairs, counts, kept
+    return _count_keys(keys, n, 2, min_count)
 
 
 def _count_triples(
-    chunks: list[PairChunk], pairs: Int32s, n: int, min_count: int
+    chunks: Iterator[PairChunk], pairs: Int32s, n: int, min_count: int
 ) -> tuple[Int32s, Int64s]:
     slots = _PairSlots(pairs, n)
     parts = []

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -18,6 +20,9 @@ Int32s = NDArray[np.int32]
 CHUNK_PAIRS = 500_000
 # Candidates of the antecedents counted together: their keys are held and sorted at once.
 RANGE_PAIRS = 16_000_000
+# Chunks counted at once, one per core: numpy lets go of the GIL while it sorts and
+# gathers, so threads share the chunks of a range. Each holds one chunk's temporaries.
+MAX_WORKERS = 4
 
 
 @dataclass(frozen=True)
@@ -33,17 +38,20 @@ class DelayCounts:
 
 @dataclass(frozen=True)
 class _Bits:
-    """Bit widths of the fields packed into keys. Fields are packed by shifts, and read back
-    by shifts and masks: an integer division costs twice a sort's pass over the same keys."""
+    """Bit widths of the fields packed into keys, and the day that day fields count from.
+    Fields are packed by shifts, and read back by shifts and masks: an integer division
+    costs twice a sort's pass over the same keys."""
 
     item: int
     delay: int
     day: int
+    first_day: int  # found once: a chunk that scanned every event for it would cost O(events)
 
     @classmethod
     def of(cls, events: Events, window: int) -> _Bits:
-        days = int(events.day.max()) - int(events.day.min()) + 1 if len(events.day) else 1
-        return cls(_bits(events.n_items), _bits(window + 1), _bits(days))
+        first = int(events.day.min()) if len(events.day) else 0
+        days = int(events.day.max()) - first + 1 if len(events.day) else 1
+        return cls(_bits(events.n_items), _bits(window + 1), _bits(days), first)
 
     @property
     def customers(self) -> int:
@@ -65,20 +73,32 @@ def delay_counts(events: Events, window: int, min_count: int = 1) -> Iterator[De
     customer_starts = run_starts(events.rank)
     per_item = np.bincount(events.item, weights=lengths, minlength=events.n_items)
     per_item = per_item.astype(np.int64)
-    for low, high in _item_ranges(per_item, RANGE_PAIRS):
-        inside = (events.item >= low) & (events.item < high)
-        chosen = np.where(inside, lengths, 0).astype(np.int32)
-        del inside
-        keys = np.empty(int(per_item[low:high].sum()), np.int64)
-        filled = 0
-        for first, last in pairwise(_chunk_bounds(customer_starts, chosen, bits.customers)):
-            found = _first_follow_ups(events, starts, chosen, first, last, window, bits)
-            keys[filled : filled + len(found)] = found
-            filled += len(found)
-        del chosen
-        keys = keys[:filled]
-        keys.sort()
-        yield _counted(keys, bits, min_count)
+    with ThreadPoolExecutor(_workers()) as pool:
+        for low, high in _item_ranges(per_item, RANGE_PAIRS):
+            inside = (events.item >= low) & (events.item < high)
+            chosen = np.where(inside, lengths, 0).astype(np.int32)
+            del inside
+
+            def follow_ups(bounds: tuple[int, int], chosen: Int32s = chosen) -> Int64s:
+                return _first_follow_ups(events, starts, chosen, *bounds, window, bits)
+
+            keys = np.empty(int(per_item[low:high].sum()), np.int64)
+            filled = 0
+            chunks = pairwise(_chunk_bounds(customer_starts, chosen, bits.customers))
+            # In chunk order; which chunk a key came from does not matter once sorted.
+            for found in pool.map(follow_ups, chunks):
+                keys[filled : filled + len(found)] = found
+                filled += len(found)
+            del chosen, follow_ups
+            keys = keys[:filled]
+            keys.sort()
+            yield _counted(keys, bits, min_count)
+
+
+def _workers() -> int:
+    """The cores this process may run on, at most MAX_WORKERS."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(MAX_WORKERS, cores or 1))
 
 
 def _item_ranges(per_item: Int64s, size: int) -> list[tuple[int, int]]:
@@ -156,7 +176,7 @@ def _first_follow_ups(
     # cost every event of the shop again.
     chosen = np.flatnonzero(lengths[low:high]) + low
     counts = lengths[chosen]
-    first_day = int(events.day.min())
+    first_day = bits.first_day
     rank = events.rank[chosen].astype(np.int64) - int(events.rank[low])
     item = events.item[chosen].astype(np.int64)
     day = events.day[chosen].astype(np.int64) - first_day

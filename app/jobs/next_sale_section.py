@@ -28,7 +28,6 @@ from app.mining.sequences import (
     SequenceParams,
     SequenceTable,
     mine_events,
-    prepare,
 )
 from app.published import keys
 from app.published.sequences import (
@@ -48,11 +47,9 @@ async def next_sale_section(engine: AsyncEngine, context: SectionContext) -> Nex
     """`seq:{sku}` for every antecedent or consumable, `cust:{id}` for every customer."""
     history = context.history.take() or await read_history(engine, context.since, amounts=False)
     recent, skus = recent_purchases(history, CUSTOMER_PURCHASES), history.skus
-    purchases = history.purchases()
     # Preparing and mining are the peaks: only what they read may be held then.
+    events = history.events()
     del history
-    events = prepare(purchases)
-    del purchases
     params = SequenceParams()
     table, refills = mine_events(events, params)
     del events

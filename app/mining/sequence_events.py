@@ -7,8 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from app.mining.runs import run_starts
-
 Int64s = NDArray[np.int64]
 Int32s = NDArray[np.int32]
 SECONDS_PER_DAY = 86_400
@@ -59,33 +57,73 @@ def prepare(purchases: Purchases) -> Events:
     events and brings repeats of an (order, item) together, where an argsort of the lines
     (several times slower) would be needed otherwise.
     """
-    n = purchases.n_items
     order = _dense(purchases.order)
     orders, customer, at = _orders(order, purchases.customer, purchases.at)
+    return prepare_orders(orders, customer, at, order, purchases.item, purchases.n_items)
+
+
+def prepare_orders(
+    orders: Int64s,
+    customer: Int64s,
+    at: Int64s,
+    line_order: Int64s,
+    line_item: Int32s,
+    n_items: int,
+) -> Events:
+    """`prepare` from the orders themselves: `orders` ascending with their customer and
+    time, then every line's order and item. Lines of orders not in `orders` are left out.
+
+    Customer and time per order rather than per line spare 16 bytes a line; so do the
+    in-place steps below: this runs at the memory peak of a rebuild.
+    """
+    n = n_items
     population, rank = _population(customer)
     inside = rank >= 0
     orders, rank, at = orders[inside], rank[inside], at[inside]
     span = int(at.max() - at.min()) + 1 if len(at) else 1
     # Stable: orders of one customer at one time stay in order-number order.
     by_time = np.argsort(rank * span + (at - at.min(initial=0)), kind="stable")
-    orders, rank, at = orders[by_time], rank[by_time], at[by_time]
-    position = np.full(int(order.max(initial=-1)) + 1, -1, np.int64)
+    orders, at = orders[by_time], at[by_time]
+    order_rank = rank[by_time].astype(np.int32)
+    del rank
+    position = np.full(int(line_order.max(initial=-1)) + 1, -1, np.int64)
     position[orders] = np.arange(len(orders))
-    line = position[order]
-    keys = np.sort(line[line >= 0] * n + purchases.item[line >= 0])
-    del line
-    keys = keys[run_starts(keys)]  # once per (order, item)
-    where, item = keys // n, (keys % n).astype(np.int32)
+    keys = position[line_order]
+    del position
+    kept = keys >= 0
+    keys = keys[kept]
+    keys *= n
+    keys += line_item[kept]
+    del kept
+    keys.sort()
+    keys = keys[_opens(keys)]  # once per (order, item)
+    where = keys // n
+    np.remainder(keys, n, out=keys)
+    item = keys.astype(np.int32)
     del keys
-    rank, at = rank[where], at[where]
-    del where
-    by_item = np.argsort(rank * n + item, kind="stable")
-    held = by_item[run_starts(rank[by_item] * n + item[by_item])]
-    holders = np.bincount(item[held], minlength=n).astype(np.int64)
+    event_rank, at = order_rank[where], at[where]
+    del where, order_rank
+    packed = event_rank.astype(np.int64)
+    packed *= n
+    packed += item
+    by_item = np.argsort(packed, kind="stable")
+    # Sorted in place, not gathered through by_item: the same values without a copy.
+    packed.sort()
+    held = packed[_opens(packed)]  # (customer, item) once per holder
+    del packed
+    np.remainder(held, n, out=held)
+    holders = np.bincount(held, minlength=n).astype(np.int64)
+    del held
     day = np.floor_divide(at, SECONDS_PER_DAY).astype(np.int32)
-    return Events(
-        rank.astype(np.int32), at, day, item, n, population, holders, by_item.astype(np.int32)
-    )
+    return Events(event_rank, at, day, item, n, population, holders, by_item.astype(np.int32))
+
+
+def _opens(values: Int64s) -> NDArray[np.bool_]:
+    """True where a run of equal values in a sorted array starts: a mask is an eighth of
+    the index array `run_starts` gives."""
+    opens = np.ones(len(values), np.bool_)
+    np.not_equal(values[1:], values[:-1], out=opens[1:])
+    return opens
 
 
 def _orders(order: Int64s, customer: Int64s, at: Int64s) -> tuple[Int64s, Int64s, Int64s]:

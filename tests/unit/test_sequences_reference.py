@@ -16,7 +16,7 @@ import pytest
 from app.analytics.history import History, history_from_orders
 from app.jobs.next_sale_section import recent_purchases
 from app.mining import sequence_counts
-from app.mining.sequences import SequenceParams, mine_follow_ups
+from app.mining.sequences import SequenceParams, mine_follow_ups, prepare
 
 DAY = 86_400
 N_ITEMS = 40
@@ -194,3 +194,25 @@ def test_recent_purchases_match_a_plain_reading(seed: int) -> None:
         for low, high in pairwise(recent.bounds)
     ]
     assert bought == reference_recent(orders, dict(history.customer_names))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_events_from_the_orders_equal_events_from_the_purchases(seed: int) -> None:
+    orders = generated_orders(seed)
+    # Orders without lines are no purchases either way: a second order of a one-order
+    # customer's would put them in the population if it counted.
+    placed = [customer for customer, _, _ in orders]
+    once = next(c for c in placed if c is not None and placed.count(c) == 1)
+    orders += [(once, 5 * DAY, []), (None, 6 * DAY, [])]
+    history = as_history(orders)
+    from_orders = history.events()
+    from_purchases = prepare(history.purchases())
+    for name in ("rank", "at", "day", "item", "holders", "by_item"):
+        got, expected = getattr(from_orders, name), getattr(from_purchases, name)
+        assert got.dtype == expected.dtype, name
+        assert np.array_equal(got, expected), name
+    assert (from_orders.n_items, from_orders.n_customers) == (
+        from_purchases.n_items,
+        from_purchases.n_customers,
+    )
+    assert from_orders.n_customers > 0

@@ -71,8 +71,8 @@ class History:
         )
 
     def events(self) -> Events:
-        """`prepare(self.purchases())` without the purchases: built from the orders, it needs
-        a third of their memory (no customer and time repeated on every line)."""
+        """`prepare(self.purchases())` without the purchases: read from the orders and lines
+        held here, it spares their 28 bytes a line (customer, order, time, item)."""
         orders = np.zeros(self.n_orders, np.bool_)
         orders[self.line_order] = True  # an order without lines is no purchase
         orders &= self.order_customer != GUEST

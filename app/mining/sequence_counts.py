@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -73,7 +74,8 @@ def delay_counts(events: Events, window: int, min_count: int = 1) -> Iterator[De
     customer_starts = run_starts(events.rank)
     per_item = np.bincount(events.item, weights=lengths, minlength=events.n_items)
     per_item = per_item.astype(np.int64)
-    with ThreadPoolExecutor(_workers()) as pool:
+    workers = _workers()
+    with ThreadPoolExecutor(workers) as pool:
         for low, high in _item_ranges(per_item, RANGE_PAIRS):
             inside = (events.item >= low) & (events.item < high)
             chosen = np.where(inside, lengths, 0).astype(np.int32)
@@ -86,13 +88,30 @@ def delay_counts(events: Events, window: int, min_count: int = 1) -> Iterator[De
             filled = 0
             chunks = pairwise(_chunk_bounds(customer_starts, chosen, bits.customers))
             # In chunk order; which chunk a key came from does not matter once sorted.
-            for found in pool.map(follow_ups, chunks):
+            for found in _in_order(pool, follow_ups, chunks, workers):
                 keys[filled : filled + len(found)] = found
                 filled += len(found)
             del chosen, follow_ups
             keys = keys[:filled]
             keys.sort()
             yield _counted(keys, bits, min_count)
+
+
+def _in_order(
+    pool: ThreadPoolExecutor,
+    count: Callable[[tuple[int, int]], Int64s],
+    chunks: Iterable[tuple[int, int]],
+    ahead: int,
+) -> Iterator[Int64s]:
+    """`count` of every chunk, in order, with at most `ahead` chunks counted beyond the one
+    being read: a slow chunk never lets the finished ones behind it pile up."""
+    pending: deque[Future[Int64s]] = deque()
+    for chunk in chunks:
+        pending.append(pool.submit(count, chunk))
+        if len(pending) > ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def _workers() -> int:

@@ -71,7 +71,9 @@ def prepare_orders(
     n_items: int,
 ) -> Events:
     """`prepare` from the orders themselves: `orders` ascending with their customer and
-    time, then every line's order and item. Lines of orders not in `orders` are left out.
+    time, then every line's order and item. Lines of orders not in `orders` are left out;
+    every order in `orders` must have a line (an order without one would count toward the
+    customer's orders, so toward the population of customers with two or more).
 
     Customer and time per order rather than per line spare 16 bytes a line; so do the
     in-place steps below: this runs at the memory peak of a rebuild.
@@ -119,8 +121,8 @@ def prepare_orders(
 
 
 def _opens(values: Int64s) -> NDArray[np.bool_]:
-    """True where a run of equal values in a sorted array starts: a mask is an eighth of
-    the index array `run_starts` gives."""
+    """True where a run of equal values in a sorted array starts: a byte per value, where
+    the index array `run_starts` gives takes eight per run."""
     opens = np.ones(len(values), np.bool_)
     np.not_equal(values[1:], values[:-1], out=opens[1:])
     return opens

@@ -144,8 +144,8 @@ def mine_follow_ups(
 
 
 def mine_events(events: Events, params: SequenceParams) -> tuple[SequenceTable, Replenishment]:
-    """Both tables from purchases already prepared: a caller short of memory frees the
-    purchases (a third more than the events) before mining."""
+    """Both tables from purchases already prepared: a caller short of memory frees what it
+    prepared them from before mining (History.events() needs no purchases at all)."""
     return _sequences(events, params), _replenishment(events, params)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,6 +22,8 @@ Int32s = NDArray[np.int32]
 CHUNK_PAIRS = 500_000
 # Candidates of the antecedents counted together: their keys are held and sorted at once.
 RANGE_PAIRS = 16_000_000
+# Events whose followers are searched at once (the temporaries of one slice).
+SEARCH_SLICE = 1 << 22
 # Chunks counted at once, one per core: numpy lets go of the GIL while it sorts and
 # gathers, so threads share the chunks of a range. Each holds one chunk's temporaries.
 MAX_WORKERS = 4
@@ -71,30 +74,42 @@ def delay_counts(events: Events, window: int, min_count: int = 1) -> Iterator[De
     of one plain sort: far cheaper than merging partial tallies."""
     starts, lengths = _followers(events, window)
     bits = _Bits.of(events, window)
-    customer_starts = run_starts(events.rank)
     per_item = np.bincount(events.item, weights=lengths, minlength=events.n_items)
     per_item = per_item.astype(np.int64)
+    ranges = _item_ranges(per_item, RANGE_PAIRS)
+    seeds, number = _seeds(events.item, lengths, [high for _, high in ranges])
     workers = _workers()
+    counted: Future[DelayCounts] | None = None
     with ThreadPoolExecutor(workers) as pool:
-        for low, high in _item_ranges(per_item, RANGE_PAIRS):
-            inside = (events.item >= low) & (events.item < high)
-            chosen = np.where(inside, lengths, 0).astype(np.int32)
-            del inside
+        for k, (low, high) in enumerate(ranges):
+            chosen = seeds[number == k]
 
-            def follow_ups(bounds: tuple[int, int], chosen: Int32s = chosen) -> Int64s:
-                return _first_follow_ups(events, starts, chosen, *bounds, window, bits)
+            def follow_ups(piece: tuple[int, int], chosen: Int32s = chosen) -> Int64s:
+                return _first_follow_ups(events, starts, lengths, chosen[slice(*piece)], bits)
 
             keys = np.empty(int(per_item[low:high].sum()), np.int64)
             filled = 0
-            chunks = pairwise(_chunk_bounds(customer_starts, chosen, bits.customers))
+            chunks = pairwise(_chunk_bounds(events.rank[chosen], lengths[chosen], bits.customers))
             # In chunk order; which chunk a key came from does not matter once sorted.
             for found in _in_order(pool, follow_ups, chunks, workers):
                 keys[filled : filled + len(found)] = found
                 filled += len(found)
             del chosen, follow_ups
-            keys = keys[:filled]
-            keys.sort()
-            yield _counted(keys, bits, min_count)
+            if counted is not None:
+                yield counted.result()
+            # A range's keys are sorted and counted while the next range's chunks are.
+            counted = pool.submit(_counted, keys[:filled], bits, min_count)
+            del keys
+        if counted is not None:
+            yield counted.result()
+
+
+def _seeds(items: Int32s, lengths: Int32s, highs: list[int]) -> tuple[Int32s, NDArray[Any]]:
+    """The events with candidates, ascending, and the number of the range of antecedents
+    each falls in: a range then reads its own events, never all of the shop's."""
+    seeds = np.flatnonzero(lengths).astype(np.int32)
+    number = np.searchsorted(np.asarray(highs, np.int64), items[seeds], side="right")
+    return seeds, number.astype(np.int16 if len(highs) < 2**15 else np.int32)
 
 
 def _in_order(
@@ -128,8 +143,10 @@ def _item_ranges(per_item: Int64s, size: int) -> list[tuple[int, int]]:
 
 
 def _counted(keys: Int64s, bits: _Bits, min_count: int) -> DelayCounts:
-    """Sorted keys (A, B, delay), one per following customer, as counted rows of the pairs
-    with `min_count` customers or more: most pairs stop here, before any per-row work."""
+    """Keys (A, B, delay), one per following customer, sorted in place, as counted rows of
+    the pairs with `min_count` customers or more: most pairs stop here, before any per-row
+    work."""
+    keys.sort()
     pair_opens = run_starts(keys >> bits.delay)
     followers = np.diff(np.append(pair_opens, len(keys)))
     keys = keys[np.repeat(followers >= min_count, followers)]
@@ -148,55 +165,63 @@ def _counted(keys: Int64s, bits: _Bits, min_count: int) -> DelayCounts:
 
 
 def _followers(events: Events, window: int) -> tuple[Int32s, Int32s]:
-    """Per event, the first event in a strictly later order and how many fall in the window."""
+    """Per event, the first event in a strictly later order and how many fall in the window.
+    One int64 key array serves both searches, built in place: the search runs early in
+    mining, beside every event, so its temporaries count."""
     if len(events.at) == 0:
         return np.empty(0, np.int32), np.empty(0, np.int32)
-    rank = events.rank.astype(np.int64)
-    time_span = int(events.at.max() - events.at.min()) + 1
-    time_key = rank * time_span + (events.at - events.at.min())
-    starts = np.searchsorted(time_key, time_key, side="right")
-    del time_key
-    day_span = int(events.day.max() - events.day.min()) + window + 1
-    day_key = rank * day_span + (events.day - events.day.min())
-    del rank
-    ends = np.searchsorted(day_key, day_key + window, side="right")
-    del day_key
-    # Both are held while every follow-up is tallied: int32 halves them.
-    return starts.astype(np.int32), np.maximum(ends - starts, 0).astype(np.int32)
+    key = events.rank.astype(np.int64)
+    key *= int(events.at.max() - events.at.min()) + 1
+    key += events.at
+    key -= int(events.at.min())
+    starts = _searched(key, 0)
+    first_day = int(events.day.min())
+    key[:] = events.rank
+    key *= int(events.day.max()) - first_day + window + 1
+    key += events.day
+    key -= first_day
+    lengths = _searched(key, window)
+    lengths -= starts
+    np.maximum(lengths, 0, out=lengths)
+    return starts, lengths
 
 
-def _chunk_bounds(customer_starts: Int64s, lengths: Int32s, max_customers: int) -> list[int]:
-    """Event index bounds of chunks: whole customers, about CHUNK_PAIRS candidates each."""
-    if len(customer_starts) == 0:
+def _searched(key: Int64s, plus: int) -> Int32s:
+    """Per position i of the sorted `key`, the first position whose key exceeds key[i] +
+    plus; the queries go in slices, so no temporary is as long as the keys."""
+    found = np.empty(len(key), np.int32)
+    for low in range(0, len(key), SEARCH_SLICE):
+        queries = key[low : low + SEARCH_SLICE] + plus
+        found[low : low + SEARCH_SLICE] = np.searchsorted(key, queries, side="right")
+    return found
+
+
+def _chunk_bounds(rank: Int32s, lengths: Int32s, max_customers: int) -> list[int]:
+    """Bounds of chunks of a range's events (sorted by customer): whole customers, about
+    CHUNK_PAIRS candidates and fewer than `max_customers` customer numbers each."""
+    if len(rank) == 0:
         return [0]
-    before = np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)))[customer_starts]
+    opens = run_starts(rank)  # a customer's first event
+    before = (np.cumsum(lengths, dtype=np.int64) - lengths)[opens]
     by_pairs = before // CHUNK_PAIRS
-    by_customers = np.arange(len(customer_starts)) // max_customers
-    opens = np.concatenate(
+    by_customers = rank[opens].astype(np.int64) // max_customers
+    cuts = np.concatenate(
         ([True], (by_pairs[1:] != by_pairs[:-1]) | (by_customers[1:] != by_customers[:-1]))
     )
-    bounds: list[int] = np.append(customer_starts[opens], len(lengths)).tolist()
+    bounds: list[int] = np.append(opens[cuts], len(rank)).tolist()
     return bounds
 
 
 def _first_follow_ups(
-    events: Events,
-    starts: Int32s,
-    lengths: Int32s,
-    low: int,
-    high: int,
-    window: int,
-    bits: _Bits,
+    events: Events, starts: Int32s, lengths: Int32s, chosen: Int32s, bits: _Bits
 ) -> Int64s:
     """Key (A, B, delay) packed, once per customer and A != B: their first day with a B
-    after an A, at the shortest delay that day. One plain sort of packed keys finds it:
-    sorting values is several times faster than any argsort."""
-    # Only the events with candidates in this range of antecedents: a range pass must not
-    # cost every event of the shop again.
-    chosen = np.flatnonzero(lengths[low:high]) + low
+    after an A, at the shortest delay that day, for the `chosen` events (with candidates,
+    ascending, of whole customers). One plain sort of packed keys finds it: sorting values
+    is several times faster than any argsort."""
     counts = lengths[chosen]
     first_day = bits.first_day
-    rank = events.rank[chosen].astype(np.int64) - int(events.rank[low])
+    rank = events.rank[chosen].astype(np.int64) - int(events.rank[chosen[0]])
     item = events.item[chosen].astype(np.int64)
     day = events.day[chosen].astype(np.int64) - first_day
     # Candidate j of event e is followed by event starts[e] + (j - candidates before e).

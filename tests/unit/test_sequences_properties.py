@@ -102,10 +102,11 @@ def test_sequences_match_the_definition(
 ) -> None:
     p = purchases(lines, hours)
     params = SequenceParams(WINDOW, min_count, min_confidence, min_lift=0, top_n=None)
-    # Tiny chunks and antecedent ranges: every boundary gets crossed.
+    # Tiny chunks, antecedent ranges and search slices: every boundary gets crossed.
     with (
         mock.patch.object(sequence_counts, "CHUNK_PAIRS", 3),
         mock.patch.object(sequence_counts, "RANGE_PAIRS", 4),
+        mock.patch.object(sequence_counts, "SEARCH_SLICE", 3),
     ):
         table = mine_sequences(p, params)
     expected, n = brute_sequences(p)

@@ -139,15 +139,26 @@ def reference_recent(orders: list[Order], names: dict[int, str]) -> list[list[tu
     return found
 
 
-@pytest.mark.parametrize(("chunk_pairs", "range_pairs"), [(7, 50), (500_000, 16_000_000)])
+@pytest.mark.parametrize(
+    ("chunk_pairs", "range_pairs", "chunk_customers"),
+    # Chunks cut by candidates, by antecedent range, and by customers (keys that would
+    # not fit an int64 with more customers in one chunk).
+    [(7, 50, None), (500_000, 16_000_000, None), (500_000, 16_000_000, 4)],
+)
 @pytest.mark.parametrize("seed", [1, 2])
 def test_follow_ups_and_rebuys_match_a_plain_reading_of_the_definitions(
-    seed: int, chunk_pairs: int, range_pairs: int
+    seed: int, chunk_pairs: int, range_pairs: int, chunk_customers: int | None
 ) -> None:
     orders = generated_orders(seed)
+    customers = sequence_counts._Bits.customers
     with (
         mock.patch.object(sequence_counts, "CHUNK_PAIRS", chunk_pairs),
         mock.patch.object(sequence_counts, "RANGE_PAIRS", range_pairs),
+        mock.patch.object(
+            sequence_counts._Bits,
+            "customers",
+            customers if chunk_customers is None else property(lambda _: chunk_customers),
+        ),
     ):
         table, refills = mine_follow_ups(as_history(orders).purchases(), PARAMS)
     found = {

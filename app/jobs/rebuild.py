@@ -260,6 +260,12 @@ def _failure(error: Exception) -> str:
         return (
             f"the rule store is out of memory (maxmemory reached), nothing was evicted: {message}"
         )
+    if "java.lang.OutOfMemoryError" in message:
+        # Local mode runs every task in the driver, whose heap defaults to 1 GiB.
+        return (
+            "the Spark driver ran out of heap: raise spark.driver.memory (e.g. 8g) in "
+            f"$SPARK_CONF_DIR/spark-defaults.conf: {message}"
+        )
     return message
 
 

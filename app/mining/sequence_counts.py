@@ -20,8 +20,9 @@ Int64s = NDArray[np.int64]
 Int32s = NDArray[np.int32]
 # Candidate (customer, A, B) rows materialised at once; customers never straddle a chunk.
 CHUNK_PAIRS = 500_000
-# Candidates of the antecedents counted together: their keys are held and sorted at once.
-RANGE_PAIRS = 16_000_000
+# Candidates of the antecedents counted together: their keys are held and sorted at once,
+# while the next range's are filled, so two ranges' keys are held at a time.
+RANGE_PAIRS = 8_000_000
 # Events whose followers are searched at once (the temporaries of one slice).
 SEARCH_SLICE = 1 << 22
 # Chunks counted at once, one per core: numpy lets go of the GIL while it sorts and

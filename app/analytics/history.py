@@ -106,7 +106,8 @@ class History:
             self.line_item[line_known].astype(np.int64) << day_bits
         )
         del packed, line_known
-        keys.sort()
+        # kind="stable" (timsort) merges the runs lines come in, one per order: ~2x quicksort.
+        keys.sort(kind="stable")
         pair = keys >> day_bits
         # The latest day of a (customer, item) run ends that run once the keys are sorted.
         latest = np.append(pair[1:] != pair[:-1], True) if len(keys) else np.zeros(0, np.bool_)

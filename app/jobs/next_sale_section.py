@@ -166,7 +166,8 @@ def recent_purchases(history: History, per_customer: int) -> RecentPurchases:
     del customer
     # Newest first within each customer, then by SKU code; keep the first `per_customer`.
     age = days - 1 - (day - first_day)
-    keys = np.sort((who << (day_bits + item_bits)) | (age << item_bits) | item)
+    # Sorted by customer already: timsort (kind="stable") only reorders within each one.
+    keys = np.sort((who << (day_bits + item_bits)) | (age << item_bits) | item, kind="stable")
     del who, age, day, item
     who = keys >> (day_bits + item_bits)
     opens = run_starts(who)

@@ -147,7 +147,7 @@ def _counted(keys: Int64s, bits: _Bits, min_count: int) -> DelayCounts:
     """Keys (A, B, delay), one per following customer, sorted in place, as counted rows of
     the pairs with `min_count` customers or more: most pairs stop here, before any per-row
     work."""
-    keys.sort()
+    keys.sort(kind="stable")  # in (A, B) order per customer: timsort merges those runs
     pair_opens = run_starts(keys >> bits.delay)
     followers = np.diff(np.append(pair_opens, len(keys)))
     keys = keys[np.repeat(followers >= min_count, followers)]
@@ -243,7 +243,7 @@ def _first_follow_ups(
     del later_day
     keys = keys[other]
     del other
-    keys.sort()
+    keys.sort(kind="stable")  # customers in order already: timsort merges the runs
     leaders = keys[run_starts(keys >> since)]
     pair = (leaders >> since) & ((1 << (2 * bits.item)) - 1)
     found: Int64s = (pair << bits.delay) | (leaders & ((1 << bits.delay) - 1))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from prometheus_client import Counter
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
@@ -12,8 +12,8 @@ from app import metrics
 from app.api.deps import Serving, serving_context
 from app.api.errors import problem_responses
 from app.api.fields import Count
+from app.api.recommend_answer import answer_json
 from app.events.assign import Variant
-from app.published.snapshot import ProductFacts, RuleHit
 from app.serving import recommend
 from app.serving.guard import StoreUnavailable
 from app.serving.merchandising import Merchandising
@@ -75,10 +75,11 @@ class RecommendResponse(BaseModel):
 
 @router.post(
     "/recommend",
+    response_model=RecommendResponse,
     responses=problem_responses(401, 413, 422, 503),
     summary="Cross-sell and upsell suggestions for a cart",
 )
-async def recommend_for_cart(body: RecommendRequest, request: Request) -> RecommendResponse:
+async def recommend_for_cart(body: RecommendRequest, request: Request) -> Response:
     # Called, not injected: FastAPI's dependency solving costs ~25 us, a tenth of this route.
     serving = await serving_context(request)
     loaded = serving.loaded
@@ -102,13 +103,8 @@ async def recommend_for_cart(body: RecommendRequest, request: Request) -> Recomm
     if unit is not None:
         skus = [item.sku for item in answer.items]
         resources.exposures.record(request_id, unit, variant, "recommend", skus)
-    return RecommendResponse(
-        request_id=request_id,
-        model_version=loaded.version,
-        strategy=answer.strategy,
-        variant=variant,
-        items=[_item(s, loaded.catalog) for s in answer.items],
-    )
+    body_json = answer_json(request_id, loaded.version, answer, variant, loaded.catalog)
+    return Response(body_json, media_type="application/json")
 
 
 async def answer_cart(
@@ -149,23 +145,6 @@ def _holdout_answer(query: Query, loaded: LoadedVersion, policy: Policy, arm: st
         return Answer("popular")
     bare = Query(query.cart, query.limit, query.exclude, query.max_price, include_upsell=False)
     return recommend.rank(bare, {}, loaded.assortment, Merchandising(), policy)
-
-
-def _item(suggestion: recommend.Suggestion, catalog: dict[str, ProductFacts]) -> RecommendedItem:
-    facts = catalog[suggestion.sku]
-    rule: RuleHit | None = suggestion.rule
-    return RecommendedItem(
-        sku=suggestion.sku,
-        name=facts.name,
-        price=facts.price,
-        kind=suggestion.kind,
-        score=suggestion.score,
-        because=list(suggestion.because),
-        support=rule.support if rule else None,
-        confidence=rule.confidence if rule else None,
-        lift=rule.lift if rule else None,
-        weight=suggestion.weight,
-    )
 
 
 def _count(answer: Answer) -> None:

@@ -9,7 +9,7 @@ so only the source of the candidates differs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,7 +21,7 @@ from app.jobs.entries import popular_items, rule_entries
 from app.jobs.rebuild import RebuildOptions
 from app.mining.rules import item_counts, mine_rules
 from app.published import snapshot
-from app.published.snapshot import Evidence, Popular
+from app.published.snapshot import Hits, Popular
 from app.serving.merchandising import Merchandising
 from app.serving.recommend import Assortment, Policy, Query, rank, rule_sources
 
@@ -79,7 +79,7 @@ async def evaluate(
 
 
 def ranking(
-    rules: Mapping[str, Sequence[Evidence]], assortment: Assortment, policy: Policy, k: int
+    rules: Mapping[str, Hits], assortment: Assortment, policy: Policy, k: int
 ) -> Recommender:
     """The /recommend ranking over rules held in memory, as SKUs best first."""
     merchandising = Merchandising()

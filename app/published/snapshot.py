@@ -24,16 +24,13 @@ class RuleHit:
     conviction: float  # math.inf when confidence is 1
 
 
-@dataclass(frozen=True, slots=True)
-class WeightHit:
-    """One published item-item weight: a cart item predicts `consequent` by `weight`."""
+ItemWeights = dict[str, float]
+"""One item's published item-item weights: consequent -> weight, largest magnitude first.
 
-    consequent: str
-    weight: float
-
-
-Evidence = RuleHit | WeightHit
-Hits = list[RuleHit] | list[WeightHit]
+A mapping, not a list of hits: a cart's weights are summed per candidate, and the entry
+with a candidate's largest weight is looked up only for the few items an answer shows.
+"""
+Hits = list[RuleHit] | ItemWeights
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +77,8 @@ def encode_weights(pairs: list[tuple[str, float]]) -> bytes:
     return orjson.dumps([[sku, weight] for sku, weight in pairs])
 
 
-def decode_weights(raw: bytes) -> list[WeightHit]:
-    return [WeightHit(sku, float(weight)) for sku, weight in orjson.loads(raw)]
+def decode_weights(raw: bytes) -> ItemWeights:
+    return {sku: float(weight) for sku, weight in orjson.loads(raw)}
 
 
 def decode_hits(name: str, raw: bytes) -> Hits:

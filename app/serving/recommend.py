@@ -26,16 +26,16 @@ upgrade comes only as `kind: upsell`), and no answer holds two members of one fa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from heapq import heapify, heappop
 from itertools import combinations
 from operator import attrgetter
-from typing import NamedTuple, cast
+from typing import NamedTuple
 
 from app.published import keys
-from app.published.snapshot import Evidence, Popular, ProductFacts, RuleHit, WeightHit
+from app.published.snapshot import Hits, ItemWeights, Popular, ProductFacts, RuleHit
 from app.serving.merchandising import Action, Merchandising, MerchRule
 
 MAX_PAIR_ITEMS = 12  # pairs grow quadratically: big carts pair their first 12 known items
@@ -168,7 +168,7 @@ def rule_sources(
 
 def rank(
     query: Query,
-    rules: Mapping[str, Sequence[Evidence]],
+    rules: Mapping[str, Hits],
     assortment: Assortment,
     merch: Merchandising,
     policy: Policy,
@@ -178,19 +178,24 @@ def rank(
     cart = frozenset(query.cart)
     if merch.rules:
         merch = Merchandising(tuple(merch.active_for(cart)))
-    picker = _Picker(query, assortment, merch.blocked(cart), query.limit * POOL_PER_SLOT)
-    picker.offer(_pinned(merch))
+    picker = _Picker(query, assortment, merch.blocked(cart))
+    picker.add(_pinned(merch))
     if query.include_upsell:
         # The quota holds in the answer, so the pool gets no more upsells than it.
-        quota = max(1, query.limit // 3)
-        picker.offer(_upsells(query, assortment.catalog, policy), room=quota)
+        picker.add(_upsells(query, assortment.catalog, policy), quota=max(1, query.limit // 3))
     if sources is None:
         sources = rule_sources(query.cart, assortment.catalog)
-    picker.offer(_cross_sells(query, rules, assortment, merch, picker.refused, sources))
-    picker.offer(
+    picker.add(_cross_sells(query, rules, assortment, merch, picker.refused, sources))
+    picker.add(
         Suggestion(sku, "popular", 0.0) for sku in _popular_candidates(query.cart, assortment)
     )
-    chosen = spread_categories(picker.pool, query.limit, assortment.catalog, policy)
+    # Most answers keep to the category cap as they come: the pool a few times the limit,
+    # for diversity to choose among, is gathered only for the ones that do not.
+    catalog, cap = assortment.catalog, policy.max_per_category
+    picker.fill(query.limit)
+    if not _within_cap(picker.pool, catalog, cap):
+        picker.fill(query.limit * POOL_PER_SLOT)
+    chosen = spread_categories(picker.pool, query.limit, catalog, policy)
     from_rules = sum(1 for item in chosen if item.kind != "popular")
     return Answer(_strategy(from_rules, len(chosen)), chosen)
 
@@ -242,31 +247,44 @@ def _within_cap(
 class _Picker:
     """Takes candidates source by source while they pass the filters every answer obeys.
 
-    The pool holds (source number, item): the order sources were offered in is their rank.
+    The pool holds (source number, item): the order sources were added in is their rank.
+    A source is read only as far as the pool needs, so a later `fill` with more room goes
+    on where the last one stopped: the pool is the same as one filled at once.
     """
 
-    def __init__(self, query: Query, assortment: Assortment, blocked: set[str], room: int) -> None:
+    def __init__(self, query: Query, assortment: Assortment, blocked: set[str]) -> None:
         self.query, self.catalog, self.families = query, assortment.catalog, assortment.families
-        self.room = room
         self.pool: list[tuple[int, Suggestion]] = []
-        self.sources = 0
         self.refused = {*query.cart, *query.exclude, *blocked}
         # Other sizes of cart items: refused as add-ons, admitted as upsells.
         self.sizes: set[str] = set()
         for sku in query.cart:
             self.sizes.update(self.families.get(sku, ()))
+        self._sources: list[tuple[Iterator[Suggestion], int | None]] = []
+        self._at = 0  # the source being read
+        self._taken = 0  # items the pool took from it
 
-    def offer(self, candidates: Iterable[Suggestion], room: int | None = None) -> None:
-        source, taken = self.sources, 0
-        self.sources += 1
-        for candidate in candidates:
-            if len(self.pool) >= self.room or (room is not None and taken >= room):
-                return
-            if self.accepts(candidate.sku, upsell=candidate.kind == "upsell"):
-                self.pool.append((source, candidate))
+    def add(self, candidates: Iterable[Suggestion], quota: int | None = None) -> None:
+        """The next source, best first; at most `quota` of its items are taken."""
+        self._sources.append((iter(candidates), quota))
+
+    def fill(self, room: int) -> None:
+        """Take candidates until the pool holds `room` items or every source is spent."""
+        pool = self.pool
+        while len(pool) < room and self._at < len(self._sources):
+            candidates, quota = self._sources[self._at]
+            for candidate in candidates:
+                if not self.accepts(candidate.sku, upsell=candidate.kind == "upsell"):
+                    continue
+                pool.append((self._at, candidate))
                 self.refused.add(candidate.sku)
                 self.refused.update(self.families.get(candidate.sku, ()))
-                taken += 1
+                self._taken += 1
+                if quota is not None and self._taken >= quota:
+                    break
+                if len(pool) >= room:
+                    return  # the next fill goes on with this source
+            self._at, self._taken = self._at + 1, 0
 
     def accepts(self, sku: str, upsell: bool = False) -> bool:
         facts = self.catalog.get(sku)
@@ -314,32 +332,50 @@ def _upsells(
 
 def _cross_sells(
     query: Query,
-    rules: Mapping[str, Sequence[Evidence]],
+    rules: Mapping[str, Hits],
     assortment: Assortment,
     merch: Merchandising,
     refused: set[str],
     sources: Mapping[str, tuple[str, ...]],
 ) -> Iterator[Suggestion]:
-    """Candidates best first; Suggestions are built lazily, only for the ones looked at."""
+    """Candidates best first; their evidence is gathered only for the ones looked at."""
+    explain: Callable[[str], _Candidate]
     if query.rank_by is RankBy.CONFIDENCE:
-        found, against = _blended(rules, refused)
+        blend = _Blend(rules, refused)
         # The cart makes these less likely than an item it says nothing about: no filler.
-        refused.update(against)
+        refused.update(blend.against)
+        scores, explain = blend.scores, blend.candidate
     else:
         found = _best_rules(rules, refused, _scorer(query.rank_by, assortment))
+        scores = {sku: candidate.score for sku, candidate in found.items()}
+        explain = found.__getitem__
     weights = merch.weights(frozenset(query.cart)) if merch.rules else {}
-    # Ordered on the rounded score the client sees, so equal scores fall back to SKU order;
-    # a heap, as the answer takes a handful of the candidates, not all of them in order.
     if weights:
-        ranked = [(-round(c.score * weights.get(sku, 1.0), 6), sku) for sku, c in found.items()]
-    else:
-        ranked = [(-round(c.score, 6), sku) for sku, c in found.items()]
-    heapify(ranked)
-    while ranked:
-        negative, sku = heappop(ranked)
-        c = found[sku]
+        scores = {sku: score * weights.get(sku, 1.0) for sku, score in scores.items()}
+    for score, sku in _best_first(scores):
+        c = explain(sku)
         because = sources.get(c.name, ())
-        yield Suggestion(sku, "cross_sell", -negative, because, c.rule, c.weight)
+        yield Suggestion(sku, "cross_sell", score, because, c.rule, c.weight)
+
+
+def _best_first(scores: Mapping[str, float]) -> Iterator[tuple[float, str]]:
+    """(rounded score, SKU), best first.
+
+    Ordered on the rounded score the client sees, so equal scores fall back to SKU order.
+    Rounding keeps the order of the scores, so the candidates one rounded score holds come
+    one after the other, and only the ones taken are rounded; a heap, as an answer takes a
+    handful of the candidates, not all of them in order.
+    """
+    heap = [(-score, sku) for sku, score in scores.items()]
+    heapify(heap)
+    while heap:
+        negative, sku = heappop(heap)
+        rounded = round(-negative, 6)
+        tied = [sku]
+        while heap and round(-heap[0][0], 6) == rounded:
+            tied.append(heappop(heap)[1])
+        for sku in sorted(tied):
+            yield rounded, sku
 
 
 class _Candidate(NamedTuple):
@@ -350,16 +386,18 @@ class _Candidate(NamedTuple):
 
 
 def _best_rules(
-    rules: Mapping[str, Sequence[Evidence]],
+    rules: Mapping[str, Hits],
     refused: set[str],
     score_of: Callable[[RuleHit], float],
 ) -> dict[str, _Candidate]:
     """Each candidate's single best rule under `score_of`."""
     best: dict[str, _Candidate] = {}
     for name, hits in rules.items():
+        if isinstance(hits, dict):  # item weights: not a rule
+            continue
         for hit in hits:
             sku = hit.consequent
-            if sku in refused or isinstance(hit, WeightHit):
+            if sku in refused:
                 continue
             score = score_of(hit)
             current = best.get(sku)
@@ -370,81 +408,80 @@ def _best_rules(
     return best
 
 
-def _blended(
-    rules: Mapping[str, Sequence[Evidence]], refused: set[str]
-) -> tuple[dict[str, _Candidate], set[str]]:
-    """Noisy-or of the rules plus WEIGHT_SCALE x summed weights: the positive totals, and
-    the candidates whose total is negative.
+class _Blend:
+    """Noisy-or of the rules plus WEIGHT_SCALE x summed weights, for every candidate.
 
-    One pass over the hits, the hot loop of a checkout call: an entry holds rules or
-    weights, never both (see app.published.snapshot.Hits), so its kind is read once.
+    `scores` holds the positive totals, `against` the candidates whose total is negative.
+    The hot loop of a checkout call: one pass over the hits, with the refused items left
+    out once per candidate rather than once per hit, and an entry's kind read once (an
+    entry holds rules or weights, never both; see app.published.snapshot.Hits). What a
+    suggestion shows (its best rule, or its strongest weight) is found only for the
+    handful of candidates an answer looks at.
     """
-    summed: dict[str, float] = {}
-    strongest: dict[str, tuple[float, str]] = {}  # largest single weight and its entry
-    missed: dict[str, float] = {}  # the chance that no rule for the candidate holds
-    best: dict[str, tuple[RuleHit, str]] = {}  # the most confident rule and its entry
-    for name, hits in rules.items():
-        if hits and isinstance(hits[0], WeightHit):
-            _add_weights(cast(Sequence[WeightHit], hits), name, refused, summed, strongest)
-        else:
-            _add_rules(cast(Sequence[RuleHit], hits), name, refused, missed, best)
-    found: dict[str, _Candidate] = {}
-    against: set[str] = set()
-    for sku in summed.keys() | missed.keys():
-        score = (1.0 - missed.get(sku, 1.0)) + WEIGHT_SCALE * summed.get(sku, 0.0)
-        if score <= 0:
-            if score < 0:
-                against.add(sku)
-            continue
-        rule = best.get(sku)
-        if rule is None:
-            found[sku] = _Candidate(score, None, strongest[sku][1], summed[sku])
-        else:
-            found[sku] = _Candidate(score, rule[0], rule[1], summed.get(sku))
-    return found, against
 
+    def __init__(self, rules: Mapping[str, Hits], refused: set[str]) -> None:
+        self.weighted: list[tuple[str, ItemWeights]] = []
+        self.summed: dict[str, float] = {}
+        self.best: dict[str, tuple[RuleHit, str]] = {}  # the most confident rule, its entry
+        missed: dict[str, float] = {}  # the chance that no rule for the candidate holds
+        for name, hits in rules.items():
+            if isinstance(hits, dict):
+                self._add_weights(name, hits)
+            else:
+                self._add_rules(name, hits, missed)
+        # Addition is commutative, so this is (1 - missed) + WEIGHT_SCALE x summed.
+        totals = {sku: WEIGHT_SCALE * weight for sku, weight in self.summed.items()}
+        for sku, chance in missed.items():
+            totals[sku] = (1.0 - chance) + totals.get(sku, 0.0)
+        self.scores = {s: v for s, v in totals.items() if v > 0 and s not in refused}
+        self.against = {s for s, v in totals.items() if v < 0 and s not in refused}
 
-def _add_weights(
-    hits: Sequence[WeightHit],
-    name: str,
-    refused: set[str],
-    summed: dict[str, float],
-    strongest: dict[str, tuple[float, str]],
-) -> None:
-    """Sum each candidate's weights; keep its largest (on a tie, the lower entry name)."""
-    for hit in hits:
-        sku = hit.consequent
-        if sku in refused:
-            continue
-        weight = hit.weight
-        summed[sku] = summed.get(sku, 0.0) + weight
-        top = strongest.get(sku)
-        if top is None or weight > top[0] or (weight == top[0] and name < top[1]):
-            strongest[sku] = (weight, name)
+    def _add_weights(self, name: str, weights: ItemWeights) -> None:
+        self.weighted.append((name, weights))
+        summed = self.summed
+        if not summed:
+            summed.update(weights)
+            return
+        get = summed.get
+        for sku, weight in weights.items():
+            summed[sku] = get(sku, 0.0) + weight
 
-
-def _add_rules(
-    hits: Sequence[RuleHit],
-    name: str,
-    refused: set[str],
-    missed: dict[str, float],
-    best: dict[str, tuple[RuleHit, str]],
-) -> None:
-    """Multiply each candidate's chance that no rule holds; keep its most confident rule
-    (on a tie, the lower entry name, so the answer never depends on the entries' order)."""
-    for hit in hits:
-        sku = hit.consequent
-        if sku in refused:
-            continue
-        confidence = hit.confidence
-        missed[sku] = missed.get(sku, 1.0) * (1.0 - confidence)
-        current = best.get(sku)
-        if current is None:
-            best[sku] = (hit, name)
-        else:
-            top = current[0].confidence
-            if confidence > top or (confidence == top and name < current[1]):
+    def _add_rules(self, name: str, hits: list[RuleHit], missed: dict[str, float]) -> None:
+        """Multiply each candidate's chance that no rule holds; keep its most confident rule
+        (on a tie, the lower entry name, so the answer never depends on the entries' order)."""
+        best = self.best
+        for hit in hits:
+            sku = hit.consequent
+            confidence = hit.confidence
+            missed[sku] = missed.get(sku, 1.0) * (1.0 - confidence)
+            current = best.get(sku)
+            if current is None:
                 best[sku] = (hit, name)
+            else:
+                top = current[0].confidence
+                if confidence > top or (confidence == top and name < current[1]):
+                    best[sku] = (hit, name)
+
+    def candidate(self, sku: str) -> _Candidate:
+        """A scored candidate with its evidence: its best rule, else its largest weight's
+        entry (on a tie, the lower entry name)."""
+        weight = self.summed.get(sku)
+        rule = self.best.get(sku)
+        if rule is not None:
+            return _Candidate(self.scores[sku], rule[0], rule[1], weight)
+        strongest: tuple[float, str] | None = None
+        for name, weights in self.weighted:
+            value = weights.get(sku)
+            if value is None:
+                continue
+            if (
+                strongest is None
+                or value > strongest[0]
+                or (value == strongest[0] and name < strongest[1])
+            ):
+                strongest = (value, name)
+        assert strongest is not None  # a candidate has a rule or a weight
+        return _Candidate(self.scores[sku], None, strongest[1], weight)
 
 
 def _confidence(hit: RuleHit) -> float:

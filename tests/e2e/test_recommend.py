@@ -20,7 +20,7 @@ from app.demo.shop import DemoFiles
 from app.jobs.rebuild import ExitCode, RebuildOptions, rebuild
 from app.main import create_app
 from app.published import keys, snapshot
-from app.published.snapshot import ProductFacts, RuleHit, WeightHit
+from app.published.snapshot import ItemWeights, ProductFacts, RuleHit
 from app.store.redis_store import RedisRuleStore, job_client
 from tests.conftest import REDIS_URL, _truncate, fresh_redis, import_demo, serving, settings_for
 
@@ -49,12 +49,12 @@ class Shop:
         name = keys.item_rules(skus[0]) if len(skus) == 1 else keys.pair_rules(*skus)
         return snapshot.decode_rules(raw) if (raw := await self.entry(name)) else []
 
-    async def weights(self, sku: str) -> list[WeightHit]:
+    async def weights(self, sku: str) -> ItemWeights:
         """The published item weights of one item."""
         return (
             snapshot.decode_weights(raw)
             if (raw := await self.entry(keys.item_weights(sku)))
-            else []
+            else {}
         )
 
     async def entry(self, name: str) -> bytes | None:
@@ -127,7 +127,7 @@ async def test_roses_get_their_co_purchases_with_the_evidence(shop: Shop, tmp_pa
     async with shop.app(tmp_path) as client:
         body = answered(await client.post("/recommend", json=cart("roses-red-12", limit=3)))
     published = {hit.consequent: hit for hit in await shop.rules("roses-red-12")}
-    weights = {hit.consequent: hit.weight for hit in await shop.weights("roses-red-12")}
+    weights = await shop.weights("roses-red-12")
     assert body["strategy"] == "rules" and len(body["items"]) == 3
     assert body["request_id"] and body["model_version"] >= 1
     for item in body["items"]:

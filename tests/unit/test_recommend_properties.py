@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.published import keys
-from app.published.snapshot import Evidence, Popular, ProductFacts, RuleHit, WeightHit
+from app.published.snapshot import Hits, Popular, ProductFacts, RuleHit
 from app.serving.merchandising import Action, Merchandising, MerchRule
 from app.serving.recommend import (
     Answer,
@@ -84,19 +84,21 @@ queries = st.builds(
 policies = st.builds(Policy, st.integers(1, 3), st.floats(0, 2))
 
 
-weight_hits = st.lists(st.builds(WeightHit, sku, st.floats(-1, 1)), max_size=8)
-Situation = tuple[Query, dict[str, list[Evidence]], Assortment, Merchandising]
+item_weights = st.dictionaries(sku, st.floats(-1, 1), max_size=8)
+Situation = tuple[Query, dict[str, Hits], Assortment, Merchandising]
 
 
 @st.composite
 def situations(draw: st.DrawFn) -> Situation:
     """A catalog, a query, the published evidence its cart reads, popular lists, merch."""
     catalog, query = draw(catalogs()), draw(queries)
-    evidence: dict[str, list[Evidence]] = {}
+    evidence: dict[str, Hits] = {}
     for name in rule_sources(query.cart, catalog):
         if draw(mostly):
-            weighted = name.startswith(keys.ITEM_WEIGHTS_PREFIX)
-            evidence[name] = list(draw(weight_hits if weighted else rule_hits))
+            if name.startswith(keys.ITEM_WEIGHTS_PREFIX):
+                evidence[name] = draw(item_weights)
+            else:
+                evidence[name] = list(draw(rule_hits))
     overall = draw(st.lists(sku, unique=True))
     categories = {p.category for p in catalog.values()}
     popular = Popular(tuple(overall), {c: tuple(overall[::-1]) for c in categories})

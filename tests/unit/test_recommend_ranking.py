@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import pytest
 
 from app.published import keys
-from app.published.snapshot import Evidence, Popular, ProductFacts, RuleHit, WeightHit
+from app.published.snapshot import Hits, ItemWeights, Popular, ProductFacts, RuleHit
 from app.serving.merchandising import Action, Merchandising, MerchRule
 from app.serving.recommend import (
     MAX_PAIR_ITEMS,
@@ -86,7 +86,7 @@ ROSES_RULES = {
 
 def answer(
     cart: tuple[str, ...],
-    rules: Mapping[str, Sequence[Evidence]] | None = None,
+    rules: Mapping[str, Hits] | None = None,
     merch: Merchandising | None = None,
     policy: Policy | None = None,
     **query: object,
@@ -404,12 +404,12 @@ def test_an_unavailable_first_upgrade_does_not_hide_the_next_size() -> None:
     assert [(s.sku, s.kind) for s in result.items[:1]] == [("tv-40", "upsell")]
 
 
-def weights(*pairs: tuple[str, float]) -> list[WeightHit]:
-    return [WeightHit(sku, weight) for sku, weight in pairs]
+def weights(*pairs: tuple[str, float]) -> ItemWeights:
+    return dict(pairs)
 
 
 def test_item_weights_of_every_cart_item_add_up_next_to_the_rules() -> None:
-    evidence: dict[str, Sequence[Evidence]] = {
+    evidence: dict[str, Hits] = {
         **ROSES_RULES,
         keys.item_weights("roses-12"): weights(("truffles", 0.02), ("vase", 0.08)),
         keys.item_weights("card"): weights(("truffles", 0.04), ("balloon", -0.1)),
@@ -426,7 +426,7 @@ def test_item_weights_of_every_cart_item_add_up_next_to_the_rules() -> None:
 
 
 def test_an_item_the_cart_predicts_against_is_neither_a_suggestion_nor_a_filler() -> None:
-    evidence: dict[str, Sequence[Evidence]] = {
+    evidence: dict[str, Hits] = {
         keys.item_weights("roses-12"): weights(("balloon", -0.2), ("vase", 0.01)),
     }
     result = answer(("roses-12",), evidence, limit=6, include_upsell=False)

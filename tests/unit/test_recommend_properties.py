@@ -18,6 +18,7 @@ from app.serving.recommend import (
     Query,
     RankBy,
     Suggestion,
+    _Picker,
     rank,
     rule_sources,
 )
@@ -167,3 +168,43 @@ def test_diversity_only_reorders_within_a_source_and_never_empties_a_slot(
     categories = {p.category for p in catalog.values()}
     if len(categories - {""}) <= 1 or over_cap(free, catalog, cap) == 0:
         assert soft.items == free.items
+
+
+kinds = st.sampled_from(["cross_sell", "upsell", "popular"])
+pool_sources = st.lists(
+    st.tuples(
+        st.lists(st.builds(Suggestion, sku, kinds, st.floats(0, 1)), max_size=10),
+        st.none() | st.integers(1, 3),  # a quota, as upsells have
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    catalogs(),
+    st.lists(sku, max_size=2, unique=True),
+    pool_sources,
+    st.integers(1, 3),
+    st.integers(4, 12),
+)
+def test_a_pool_filled_in_two_steps_is_the_pool_filled_at_once(
+    catalog: dict[str, ProductFacts],
+    cart: list[str],
+    sources: list[tuple[list[Suggestion], int | None]],
+    first: int,
+    room: int,
+) -> None:
+    """rank() gathers the diversity pool only when the first answer breaks the cap: going
+    on where the first fill stopped must lose, repeat or reorder nothing."""
+    assortment = Assortment.index(catalog, Popular(()))
+    at_once, in_steps = (_Picker(Query(tuple(cart)), assortment, set()) for _ in range(2))
+    for candidates, quota in sources:
+        at_once.add(candidates, quota)
+        in_steps.add(candidates, quota)
+    at_once.fill(room)
+    in_steps.fill(first)
+    in_steps.fill(room)
+    assert in_steps.pool == at_once.pool
+    assert in_steps.refused == at_once.refused

@@ -13,8 +13,8 @@ score; pins come first, then at most limit // 3 (at least one) upsells, then cro
 then popular items of the cart's categories, then popular items overall. Every item of
 every source passes the same filters (`_Picker.accepts`).
 
-Diversity is soft (`spread_categories`): the sources above fill a pool a few times the
-limit; each slot of the answer keeps the source the same slot has without any category
+Diversity is soft (`spread_categories`): when the first `limit` items break the category
+cap, the sources above fill a pool a few times the limit; each slot of the answer keeps the source the same slot has without any category
 limit, and takes that source's best item whose category is still under
 `max_per_category`, or its best item at all when none is. So no slot is left empty or
 handed to a weaker source, and a shop with one category (or none) gets the plain answer.

@@ -14,10 +14,11 @@ then popular items of the cart's categories, then popular items overall. Every i
 every source passes the same filters (`_Picker.accepts`).
 
 Diversity is soft (`spread_categories`): when the first `limit` items break the category
-cap, the sources above fill a pool a few times the limit; each slot of the answer keeps the source the same slot has without any category
-limit, and takes that source's best item whose category is still under
-`max_per_category`, or its best item at all when none is. So no slot is left empty or
-handed to a weaker source, and a shop with one category (or none) gets the plain answer.
+cap, the sources above fill a pool a few times the limit; each slot of the answer keeps
+the source the same slot has without any category limit, and takes that source's best
+item whose category is still under `max_per_category`, or its best item at all when none
+is. So no slot is left empty or handed to a weaker source, and a shop with one category
+(or none) gets the plain answer.
 
 An item's upgrade family is every size reachable along upgrade paths in either direction
 (tv-27 -> tv-32 -> tv-43). A cart item's family is never offered as an add-on (the

@@ -24,13 +24,13 @@ class RuleHit:
     conviction: float  # math.inf when confidence is 1
 
 
-ItemWeights = dict[str, float]
+WeightEntry = dict[str, float]
 """One item's published item-item weights: consequent -> weight, largest magnitude first.
 
 A mapping, not a list of hits: a cart's weights are summed per candidate, and the entry
 with a candidate's largest weight is looked up only for the few items an answer shows.
 """
-Hits = list[RuleHit] | ItemWeights
+Hits = list[RuleHit] | WeightEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +67,13 @@ def encode_rule_rows(rows: list[RuleRow]) -> bytes:
 
 def decode_rules(raw: bytes) -> list[RuleHit]:
     return [
-        RuleHit(c, int(n), s, conf, lift, lev, math.inf if conv is None else conv)
+        RuleHit(c, int(n), float(s), float(conf), float(lift), float(lev), _conviction(conv))
         for c, n, s, conf, lift, lev, conv in orjson.loads(raw)
     ]
+
+
+def _conviction(value: float | None) -> float:
+    return math.inf if value is None else float(value)
 
 
 def encode_weights(pairs: list[tuple[str, float]]) -> bytes:
@@ -77,7 +81,7 @@ def encode_weights(pairs: list[tuple[str, float]]) -> bytes:
     return orjson.dumps([[sku, weight] for sku, weight in pairs])
 
 
-def decode_weights(raw: bytes) -> ItemWeights:
+def decode_weights(raw: bytes) -> WeightEntry:
     return {sku: float(weight) for sku, weight in orjson.loads(raw)}
 
 
@@ -100,9 +104,16 @@ def encode_catalog(products: list[ProductFacts]) -> bytes:
 def decode_catalog(raw: bytes) -> dict[str, ProductFacts]:
     loaded: dict[str, list[Any]] = orjson.loads(raw)
     return {
-        sku: ProductFacts(sku, name, category, price, cost, active, in_stock, tuple(upgrades))
+        sku: ProductFacts(
+            sku, name, category, _amount(price), _amount(cost), active, in_stock, tuple(upgrades)
+        )
         for sku, (name, category, price, cost, active, in_stock, upgrades) in loaded.items()
     }
+
+
+def _amount(value: float | None) -> float | None:
+    """Floats as the API writes them (10.0, not 10), whatever wrote the entry."""
+    return None if value is None else float(value)
 
 
 def encode_popular(popular: Popular) -> bytes:

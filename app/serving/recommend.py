@@ -36,7 +36,7 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from app.published import keys
-from app.published.snapshot import Hits, ItemWeights, Popular, ProductFacts, RuleHit
+from app.published.snapshot import Hits, Popular, ProductFacts, RuleHit, WeightEntry
 from app.serving.merchandising import Action, Merchandising, MerchRule
 
 MAX_PAIR_ITEMS = 12  # pairs grow quadratically: big carts pair their first 12 known items
@@ -372,11 +372,12 @@ def _best_first(scores: Mapping[str, float]) -> Iterator[tuple[float, str]]:
     while heap:
         negative, sku = heappop(heap)
         rounded = round(-negative, 6)
-        tied = [sku]
+        tied = [(sku, rounded)]
         while heap and round(-heap[0][0], 6) == rounded:
-            tied.append(heappop(heap)[1])
-        for sku in sorted(tied):
-            yield rounded, sku
+            negative, sku = heappop(heap)
+            tied.append((sku, round(-negative, 6)))  # its own: 0.0 and -0.0 tie
+        for sku, score in sorted(tied):
+            yield score, sku
 
 
 class _Candidate(NamedTuple):
@@ -421,7 +422,7 @@ class _Blend:
     """
 
     def __init__(self, rules: Mapping[str, Hits], refused: set[str]) -> None:
-        self.weighted: list[tuple[str, ItemWeights]] = []
+        self.weighted: list[tuple[str, WeightEntry]] = []
         self.summed: dict[str, float] = {}
         self.best: dict[str, tuple[RuleHit, str]] = {}  # the most confident rule, its entry
         missed: dict[str, float] = {}  # the chance that no rule for the candidate holds
@@ -437,7 +438,7 @@ class _Blend:
         self.scores = {s: v for s, v in totals.items() if v > 0 and s not in refused}
         self.against = {s for s, v in totals.items() if v < 0 and s not in refused}
 
-    def _add_weights(self, name: str, weights: ItemWeights) -> None:
+    def _add_weights(self, name: str, weights: WeightEntry) -> None:
         self.weighted.append((name, weights))
         summed = self.summed
         if not summed:
@@ -483,10 +484,6 @@ class _Blend:
                 strongest = (value, name)
         assert strongest is not None  # a candidate has a rule or a weight
         return _Candidate(self.scores[sku], None, strongest[1], weight)
-
-
-def _confidence(hit: RuleHit) -> float:
-    return hit.confidence
 
 
 def _scorer(rank_by: RankBy, assortment: Assortment) -> Callable[[RuleHit], float]:

@@ -20,7 +20,7 @@ from app.demo.shop import DemoFiles
 from app.jobs.rebuild import ExitCode, RebuildOptions, rebuild
 from app.main import create_app
 from app.published import keys, snapshot
-from app.published.snapshot import ItemWeights, ProductFacts, RuleHit
+from app.published.snapshot import ProductFacts, RuleHit, WeightEntry
 from app.store.redis_store import RedisRuleStore, job_client
 from tests.conftest import REDIS_URL, _truncate, fresh_redis, import_demo, serving, settings_for
 
@@ -49,7 +49,7 @@ class Shop:
         name = keys.item_rules(skus[0]) if len(skus) == 1 else keys.pair_rules(*skus)
         return snapshot.decode_rules(raw) if (raw := await self.entry(name)) else []
 
-    async def weights(self, sku: str) -> ItemWeights:
+    async def weights(self, sku: str) -> WeightEntry:
         """The published item weights of one item."""
         return (
             snapshot.decode_weights(raw)

@@ -7,6 +7,7 @@ import pytest
 
 from app.api.recommend import RecommendResponse
 from app.api.recommend_answer import answer_json
+from app.published import snapshot
 from app.published.snapshot import ProductFacts, RuleHit
 from app.serving.recommend import Answer, Suggestion
 
@@ -50,3 +51,12 @@ def test_an_item_shows_its_rule_or_nulls() -> None:
     assert choc["because"] == ["card", "roses-12"] and choc["weight"] == 0.3335
     assert card["price"] is None and card["support"] is None and card["weight"] == 0.025
     assert upsell["kind"] == "upsell" and upsell["weight"] is None
+
+
+def test_whole_numbers_in_entries_are_written_as_the_model_writes_them() -> None:
+    """An entry may hold 10 where the model writes 10.0: both are read back as floats."""
+    [rule] = snapshot.decode_rules(orjson.dumps([["choc", 3, 0, 1, 2, 0, None]]))
+    catalog = snapshot.decode_catalog(orjson.dumps({"choc": ["Choc", "", 10, 4, 1, 1, []]}))
+    answer = Answer("rules", [Suggestion("choc", "cross_sell", 1.0, ("card",), rule)])
+    raw = answer_json("f" * 32, 1, answer, "none", catalog)
+    assert raw == RecommendResponse.model_validate_json(raw).model_dump_json().encode()

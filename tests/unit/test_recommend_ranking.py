@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import pytest
 
 from app.published import keys
-from app.published.snapshot import Hits, ItemWeights, Popular, ProductFacts, RuleHit
+from app.published.snapshot import Hits, Popular, ProductFacts, RuleHit, WeightEntry
 from app.serving.merchandising import Action, Merchandising, MerchRule
 from app.serving.recommend import (
     MAX_PAIR_ITEMS,
@@ -404,7 +405,7 @@ def test_an_unavailable_first_upgrade_does_not_hide_the_next_size() -> None:
     assert [(s.sku, s.kind) for s in result.items[:1]] == [("tv-40", "upsell")]
 
 
-def weights(*pairs: tuple[str, float]) -> ItemWeights:
+def weights(*pairs: tuple[str, float]) -> WeightEntry:
     return dict(pairs)
 
 
@@ -442,3 +443,20 @@ def test_rules_alone_blend_by_the_chance_that_one_of_them_holds() -> None:
     result = answer(("roses-12", "card"), evidence, limit=2, include_upsell=False)
     assert skus(result) == ["truffles", "vase"]  # 1 - 0.7 * 0.7 = 0.51 beats 0.4
     assert result.items[0].score == pytest.approx(0.51)
+
+
+def test_each_item_keeps_its_own_rounded_score_when_scores_tie() -> None:
+    """0.0 and -0.0 tie on the rounded score, yet each item shows its own: an item sold
+    below cost has a negative expected margin, however small."""
+    catalog = {
+        "cart": product("cart", "x", 5.0, None),
+        "loss": product("loss", "y", 1.0, 2.0),
+        "free": product("free", "z", None, None),
+    }
+    rules = {keys.item_rules("cart"): [hit("loss", 1e-7), hit("free", 0.5)]}
+    query = Query(("cart",), 2, include_upsell=False, rank_by=RankBy.EXPECTED_MARGIN)
+    assortment = Assortment.index(catalog, Popular(()))
+    items = rank(query, rules, assortment, Merchandising(), Policy()).items
+    scores = {item.sku: item.score for item in items}
+    assert [item.sku for item in items] == ["free", "loss"]  # tied: SKU order
+    assert math.copysign(1, scores["loss"]) == -1 and math.copysign(1, scores["free"]) == 1

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from app.mining.runs import run_opens
+
 Int64s = NDArray[np.int64]
 Int32s = NDArray[np.int32]
 SECONDS_PER_DAY = 86_400
@@ -99,7 +101,7 @@ def prepare_orders(
     del kept
     # Timsort (kind="stable") finds the runs the keys come in: ~2x the default sort here.
     keys.sort(kind="stable")
-    keys = keys[_opens(keys)]  # once per (order, item)
+    keys = keys[run_opens(keys)]  # once per (order, item)
     where = keys // n
     np.remainder(keys, n, out=keys)
     item = keys.astype(np.int32)
@@ -112,21 +114,13 @@ def prepare_orders(
     by_item = np.argsort(packed, kind="stable")
     # Sorted in place, not gathered through by_item: the same values without a copy.
     packed.sort(kind="stable")  # nearly sorted already: timsort takes a seventh of the time
-    held = packed[_opens(packed)]  # (customer, item) once per holder
+    held = packed[run_opens(packed)]  # (customer, item) once per holder
     del packed
     np.remainder(held, n, out=held)
     holders = np.bincount(held, minlength=n).astype(np.int64)
     del held
     day = np.floor_divide(at, SECONDS_PER_DAY).astype(np.int32)
     return Events(event_rank, at, day, item, n, population, holders, by_item.astype(np.int32))
-
-
-def _opens(values: Int64s) -> NDArray[np.bool_]:
-    """True where a run of equal values in a sorted array starts: a byte per value, where
-    the index array `run_starts` gives takes eight per run."""
-    opens = np.ones(len(values), np.bool_)
-    np.not_equal(values[1:], values[:-1], out=opens[1:])
-    return opens
 
 
 def _orders(order: Int64s, customer: Int64s, at: Int64s) -> tuple[Int64s, Int64s, Int64s]:

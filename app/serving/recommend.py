@@ -194,9 +194,11 @@ def rank(
     # for diversity to choose among, is gathered only for the ones that do not.
     catalog, cap = assortment.catalog, policy.max_per_category
     picker.fill(query.limit)
-    if not _within_cap(picker.pool, catalog, cap):
+    if _within_cap(picker.pool, catalog, cap):
+        chosen = [item for _, item in picker.pool]
+    else:
         picker.fill(query.limit * POOL_PER_SLOT)
-    chosen = spread_categories(picker.pool, query.limit, catalog, policy)
+        chosen = spread_categories(picker.pool, query.limit, catalog, policy)
     from_rules = sum(1 for item in chosen if item.kind != "popular")
     return Answer(_strategy(from_rules, len(chosen)), chosen)
 

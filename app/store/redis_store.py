@@ -31,6 +31,12 @@ redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1])
 redis.call('SET', KEYS[3], ARGV[1])
 return 1
 """
+# A version being dropped joins the unfinished ones in the same step as it leaves the sealed
+# ones: a job killed while deleting its keys leaves them to the next run's cleanup, not orphaned.
+RETIRE = """
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+"""
 MSET_ENTRIES = 1_000
 # Declines are scored by Redis's own clock, so every API process reads one timeline. Each
 # write prunes the ones past their cooldown, and the set itself expires one cooldown after
@@ -136,7 +142,6 @@ class RedisRuleStore:
         unfinished = sorted(int(member) for member in members)
         for version in unfinished:
             await self._drop(version)
-            await self._call(self._redis.srem(self._control.building, version))
         return unfinished
 
     async def put_flag(self, name: str, value: bytes, ttl_seconds: int) -> None:
@@ -178,7 +183,12 @@ class RedisRuleStore:
         await self._redis.aclose()
 
     async def _drop(self, version: int) -> None:
-        await self._call(self._redis.zrem(self._control.versions, str(version)))
+        control = self._control
+        await self._call(self._redis.eval(RETIRE, 2, control.building, control.versions, version))
+        await self._delete_entries(version)
+        await self._call(self._redis.srem(control.building, version))
+
+    async def _delete_entries(self, version: int) -> None:
         batch: list[bytes] = []
         async for key in self._redis.scan_iter(match=keys.version_pattern(version), count=1000):
             batch.append(key)

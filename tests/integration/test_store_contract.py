@@ -8,6 +8,8 @@ import pytest
 
 from app.published import keys
 from app.store.base import Decline, RuleStore, StoreError, UnknownVersion
+from app.store.redis_store import RedisRuleStore
+from tests.conftest import fresh_redis
 
 
 async def publish(store: RuleStore, entries: dict[str, bytes], keep: int = 3) -> int:
@@ -149,3 +151,31 @@ async def test_the_signing_secret_is_made_once_then_the_same_for_every_caller(
     first, *others = await asyncio.gather(*(store.signing_secret() for _ in range(8)))
     assert len(first) == 32 and set(others) == {first}
     assert await store.signing_secret() == first
+
+
+class Killed(Exception):
+    """The job died here."""
+
+
+class DiesWhileDeleting(RedisRuleStore):
+    """A Redis store whose job is killed after it retired a version, before its keys are gone."""
+
+    async def _delete_entries(self, version: int) -> None:
+        raise Killed
+
+
+async def test_a_version_dropped_halfway_is_finished_by_the_next_cleanup() -> None:
+    async with fresh_redis() as client:
+        store = RedisRuleStore(client)
+        first = await publish(store, {"r:a": b"1", "r:b": b"1"}, keep=1)
+        second = await store.allocate_version()
+        await store.write_entries(second, [("r:a", b"2")])
+        with pytest.raises(Killed):
+            await DiesWhileDeleting(client).activate(second, keep=1)
+
+        assert await store.current_version() == second
+        assert await store.versions() == [second]
+        assert len(await client.keys(keys.version_pattern(first))) == 2, "left behind"
+        assert await store.discard_unfinished() == [first]
+        assert await client.keys(keys.version_pattern(first)) == []
+        assert await store.fetch(second, ["r:a"]) == [b"2"]
